@@ -1,0 +1,235 @@
+"""ARI over aiohttp: REST requests and the event WebSocket, with reconnect.
+
+This module is the only one that knows ARI's URLs and payloads. Call logic
+talks to :class:`AriClient`'s typed helpers and never builds a URL itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+class AriError(Exception):
+    """ARI answered a request with an error status."""
+
+    def __init__(self, method: str, path: str, status: int, message: str):
+        super().__init__(f"{method} {path} -> {status} {message}")
+        self.status = status
+        self.message = message
+
+
+class AriUnavailable(Exception):
+    """Asterisk's HTTP server could not be reached."""
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+class AriClient:
+    """REST and WebSocket client for one Stasis application."""
+
+    def __init__(self, base_url: str, user: str, password: str, app: str, *,
+                 request_timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.app = app
+        self._auth = aiohttp.BasicAuth(user, password)
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> AriClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # One keep-alive connection pool: Asterisk checks the (crypted)
+            # password on every request, so fewer connections cost nothing extra,
+            # but reusing them saves the TCP set-up.
+            self._session = aiohttp.ClientSession(
+                auth=self._auth, timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=32),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- REST ----------------------------------------------------------------
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                      body: dict[str, Any] | None = None) -> Any:
+        url = f"{self.base_url}/ari{path}"
+        clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        try:
+            async with self.session.request(method, url, params=clean, json=body) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    try:
+                        message = json.loads(text).get("message", text)
+                    except ValueError:
+                        message = text
+                    raise AriError(method, path, resp.status, message)
+                if not text:
+                    return None
+                return json.loads(text)
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise AriUnavailable(f"{method} {path}: {exc}") from exc
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{_q(channel_id)}/answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self.request("DELETE", f"/channels/{_q(channel_id)}", params={"reason": reason})
+
+    async def play(self, channel_id: str, media: list[str], playback_id: str,
+                   lang: str | None = "it") -> Event:
+        return await self.request(
+            "POST", f"/channels/{_q(channel_id)}/play/{_q(playback_id)}",
+            params={"media": ",".join(media), "lang": lang},
+        )
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self.request("DELETE", f"/playbacks/{_q(playback_id)}")
+
+    async def continue_in_dialplan(self, channel_id: str, *, context: str | None = None,
+                                   extension: str | None = None, priority: int | None = None,
+                                   label: str | None = None) -> None:
+        await self.request("POST", f"/channels/{_q(channel_id)}/continue", params={
+            "context": context, "extension": extension, "priority": priority, "label": label,
+        })
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self.request("POST", f"/channels/{_q(channel_id)}/variable",
+                           params={"variable": name, "value": value})
+
+    async def get_variable(self, channel_id: str, name: str) -> str | None:
+        try:
+            result = await self.request("GET", f"/channels/{_q(channel_id)}/variable",
+                                        params={"variable": name})
+        except AriError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return (result or {}).get("value")
+
+    async def get_channel(self, channel_id: str) -> Event | None:
+        try:
+            return await self.request("GET", f"/channels/{_q(channel_id)}")
+        except AriError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def list_channels(self) -> list[Event]:
+        return await self.request("GET", "/channels") or []
+
+    async def list_bridges(self) -> list[Event]:
+        return await self.request("GET", "/bridges") or []
+
+    async def get_application(self) -> Event:
+        return await self.request("GET", f"/applications/{_q(self.app)}")
+
+    async def subscribe(self, event_source: str) -> None:
+        """Keep receiving a channel's events after it leaves Stasis (e.g. for voicemail)."""
+        await self.request("POST", f"/applications/{_q(self.app)}/subscription",
+                           params={"eventSource": event_source})
+
+    async def unsubscribe(self, event_source: str) -> None:
+        await self.request("DELETE", f"/applications/{_q(self.app)}/subscription",
+                           params={"eventSource": event_source})
+
+    async def create_bridge(self, bridge_id: str, bridge_type: str = "mixing",
+                            name: str = "") -> Event:
+        return await self.request("POST", f"/bridges/{_q(bridge_id)}",
+                                  params={"type": bridge_type, "name": name or bridge_id})
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{_q(bridge_id)}")
+
+    async def add_channel(self, bridge_id: str, channel_id: str) -> None:
+        await self.request("POST", f"/bridges/{_q(bridge_id)}/addChannel",
+                           params={"channel": channel_id})
+
+    async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
+        await self.request("POST", f"/bridges/{_q(bridge_id)}/removeChannel",
+                           params={"channel": channel_id})
+
+    async def start_moh(self, target: str, moh_class: str = "default", *,
+                        bridge: bool = False) -> None:
+        kind = "bridges" if bridge else "channels"
+        await self.request("POST", f"/{kind}/{_q(target)}/moh", params={"mohClass": moh_class})
+
+    async def stop_moh(self, target: str, *, bridge: bool = False) -> None:
+        kind = "bridges" if bridge else "channels"
+        await self.request("DELETE", f"/{kind}/{_q(target)}/moh")
+
+    async def ring(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{_q(channel_id)}/ring")
+
+    async def originate(self, channel_id: str, endpoint: str, *, app_args: str,
+                        caller_id: str | None = None, timeout: int = 30,
+                        originator: str | None = None,
+                        variables: dict[str, str] | None = None) -> Event:
+        """Originate a leg into our application with an id we chose (re-adoptable)."""
+        body = {"variables": variables} if variables else None
+        return await self.request("POST", f"/channels/{_q(channel_id)}", params={
+            "endpoint": endpoint, "app": self.app, "appArgs": app_args,
+            "callerId": caller_id, "timeout": timeout, "originator": originator,
+        }, body=body)
+
+    # -- events --------------------------------------------------------------
+    async def events(self, on_connect: Callable[[], Awaitable[None]] | None = None, *,
+                     max_backoff: float = 5.0) -> AsyncIterator[Event]:
+        """Yield events forever, reconnecting with backoff; ``on_connect`` runs after each
+        (re)connection, before any event is yielded, so the caller can re-adopt calls."""
+        backoff = 0.2
+        ws_url = self.base_url.replace("http", "ws", 1) + "/ari/events"
+        while True:
+            try:
+                async with self.session.ws_connect(
+                    ws_url, params={"app": self.app, "subscribeAll": "false"},
+                    heartbeat=5.0, autoping=True, timeout=aiohttp.ClientWSTimeout(ws_close=2),
+                ) as ws:
+                    log.info("ARI WebSocket connected for application %s", self.app)
+                    backoff = 0.2
+                    if on_connect is not None:
+                        try:
+                            await on_connect()
+                        except Exception:
+                            log.exception("re-adoption after ARI (re)connect failed")
+                    async for message in ws:
+                        if message.type == aiohttp.WSMsgType.TEXT:
+                            try:
+                                yield json.loads(message.data)
+                            except ValueError:
+                                log.warning("ignoring a malformed ARI event")
+                        elif message.type in (aiohttp.WSMsgType.ERROR,
+                                              aiohttp.WSMsgType.CLOSED):
+                            break
+                log.warning("ARI WebSocket closed; reconnecting")
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.warning("ARI not reachable (%s); retrying in %.1f s", exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

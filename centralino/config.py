@@ -1,0 +1,151 @@
+"""Settings of one Centralino installation, layered: defaults → TOML file → environment.
+
+The file is ``$CENTRALINO_CONFIG`` or ``./centralino.toml`` when present; every
+key can be overridden by ``CENTRALINO_<KEY>`` (upper case). Durations are
+configurable so tests can run the real call flows on short values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from centralino.errors import ConfigError
+
+ENV_PREFIX = "CENTRALINO_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the control plane and the Asterisk sandbox need to agree on."""
+
+    #: Name of this Asterisk instance inside the shared chroot (tests use their own).
+    instance: str = "main"
+    #: Where secrets, the SQLite database and logs of this installation live.
+    state_dir: Path = Path("var")
+    #: SQLAlchemy URL; empty means SQLite in ``state_dir``.
+    database_url: str = ""
+    #: Cached Debian sid chroot holding Asterisk 22 (shared by all instances).
+    chroot: Path = Path("/var/cache/centralino/asterisk-sid")
+    #: Address ARI, AMI, FastAGI, SIP and the web server bind to.
+    bind_address: str = "127.0.0.1"
+    sip_port: int = 5060
+    ari_port: int = 8088
+    ami_port: int = 5038
+    agi_port: int = 4573
+    web_port: int = 8080
+    #: Source addresses of the carrier's SIP trunk: only these may call DIDs.
+    carrier_addresses: tuple[str, ...] = ("127.0.0.2",)
+    #: Name of the Stasis application in ARI.
+    ari_app: str = "centralino"
+    #: Time zone in which office hours are decided.
+    timezone: str = "Europe/Rome"
+    #: Seconds to wait for Asterisk to be fully booted.
+    boot_timeout: float = 60.0
+    log_level: str = "INFO"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.state_dir / "centralino.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The async SQLAlchemy URL, with drivers filled in for plain URLs."""
+        url = self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path.resolve()}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        elif url.startswith("sqlite:///"):
+            url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+        return url
+
+    @property
+    def instance_state_dir(self) -> Path:
+        return self.state_dir / "asterisk" / self.instance
+
+    def with_overrides(self, **values: Any) -> Settings:
+        return _validated(replace(self, **values))
+
+
+def _coerce(name: str, raw: Any, target: Any) -> Any:
+    """Turn a TOML or environment value into the field's type, or explain why not."""
+    try:
+        if isinstance(target, bool):
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(target, int):
+            return int(raw)
+        if isinstance(target, float):
+            return float(raw)
+        if isinstance(target, Path):
+            return Path(str(raw)).expanduser()
+        if isinstance(target, tuple):
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"setting {name!r} has value {raw!r}, which is not a valid {type(target).__name__}"
+        ) from None
+
+
+def _validated(settings: Settings) -> Settings:
+    for port_name in ("sip_port", "ari_port", "ami_port", "agi_port", "web_port"):
+        port = getattr(settings, port_name)
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"setting {port_name!r} must be a port between 1 and 65535")
+    for address in (settings.bind_address, *settings.carrier_addresses):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(f"{address!r} is not an IP address (check bind_address and "
+                              "carrier_addresses)") from None
+    if not settings.instance.replace("-", "").isalnum():
+        raise ConfigError("setting 'instance' may hold only letters, digits and '-'")
+    if not settings.ari_app.replace("-", "").isalnum():
+        raise ConfigError("setting 'ari_app' may hold only letters, digits and '-'")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(settings.timezone)
+    except Exception:
+        raise ConfigError(
+            f"setting 'timezone' names no known time zone: {settings.timezone!r}") from None
+    return settings
+
+
+def load_settings(
+    path: Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read the layered configuration; raise ConfigError with a one-line reason."""
+    environ = dict(os.environ if environ is None else environ)
+    defaults = Settings()
+    known = {f.name: getattr(defaults, f.name) for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    config_path = path or (Path(environ["CENTRALINO_CONFIG"]) if environ.get(
+        "CENTRALINO_CONFIG") else Path("centralino.toml"))
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_path}: not valid TOML ({exc})") from None
+        for key, raw in data.items():
+            if key not in known:
+                raise ConfigError(f"{config_path}: unknown setting {key!r}")
+            values[key] = _coerce(key, raw, known[key])
+    elif path is not None:
+        raise ConfigError(f"configuration file {config_path} does not exist")
+
+    for env_key, raw in environ.items():
+        if not env_key.startswith(ENV_PREFIX) or env_key == "CENTRALINO_CONFIG":
+            continue
+        key = env_key.removeprefix(ENV_PREFIX).lower()
+        if key in known:
+            values[key] = _coerce(key, raw, known[key])
+
+    return _validated(replace(defaults, **values))

@@ -1,0 +1,51 @@
+"""Per-installation ARI and AMI credentials, generated at random on first use.
+
+They are kept in the state directory (mode 0600), never in the repository; the
+ARI password reaches Asterisk only as a SHA-512 crypt hash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from passlib.hash import sha512_crypt
+
+from centralino.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Credentials:
+    ari_user: str
+    ari_password: str
+    ami_user: str
+    ami_secret: str
+
+    @property
+    def ari_password_crypt(self) -> str:
+        return sha512_crypt.using(rounds=5000).hash(self.ari_password)
+
+
+def load_or_create(path: Path) -> Credentials:
+    """Read the credentials file, creating it with fresh random secrets if absent."""
+    if path.exists():
+        try:
+            return Credentials(**json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"{path} is damaged ({exc}); delete it to generate new Asterisk credentials"
+            ) from None
+    creds = Credentials(
+        ari_user="centralino",
+        ari_password=secrets.token_urlsafe(24),
+        ami_user="centralino",
+        ami_secret=secrets.token_urlsafe(24),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(asdict(creds), handle)
+    return creds

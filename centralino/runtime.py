@@ -1,0 +1,168 @@
+"""Wiring: database, Asterisk configuration, prompts, and the long-running control plane.
+
+Shared by ``centralino run`` (everything, with the sandbox), ``centralino serve``
+(control plane only, Asterisk managed elsewhere) and the integration tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from agi_scripts.server import FastAgiServer
+from agi_scripts.service_open import service_open
+from ari_app.app import ControlPlane
+from ari_app.clock import Clock, utc_now
+from ari_app.transport.ami import AmiLink
+from ari_app.transport.ari import AriClient
+from centralino import database, prompts
+from centralino.config import Settings
+from centralino.credentials import Credentials, load_or_create
+from centralino.errors import CentralinoError
+from centralino.render import InstanceLayout, ServicePlan, render_config
+from centralino.seed import load_service_plans, seed
+from models import Prompt, Service
+from models.db import create_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+
+def credentials_for(settings: Settings) -> Credentials:
+    return load_or_create(settings.instance_state_dir / "credentials.json")
+
+
+async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker]:
+    """Upgrade the schema, seed the tender's services on first start, return sessions."""
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(database.upgrade, url)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session:
+            created = await seed(session)
+    except SQLAlchemyError as exc:
+        await engine.dispose()
+        raise CentralinoError(f"cannot seed the database: {exc.__class__.__name__}") from None
+    if created:
+        log.info("seeded services: %s", ", ".join(created))
+    return engine, sessions
+
+
+async def service_plans(sessions: async_sessionmaker) -> list[ServicePlan]:
+    async with sessions() as session:
+        return [ServicePlan(slug, dids) for slug, dids in await load_service_plans(session)]
+
+
+async def record_prompts(sessions: async_sessionmaker, host_dir: Path) -> int:
+    """Record every prompt whose text has no matching sound yet; return how many."""
+    recorded = 0
+    async with sessions() as session:
+        rows = (await session.execute(
+            select(Prompt, Service.slug).join(Service, Prompt.service_id == Service.id)
+        )).all()
+        for prompt, slug in rows:
+            if not prompt.text.strip():
+                continue
+            name = prompts.sound_name(slug, prompt.kind, prompt.text)
+            target = host_dir / f"{name}.wav"
+            if prompt.sound == name and target.exists():
+                continue
+            await asyncio.to_thread(prompts.synthesize, prompt.text, target)
+            target.chmod(0o644)
+            prompt.sound = name
+            prompt.updated_at = datetime.now(UTC)
+            recorded += 1
+        await session.commit()
+    return recorded
+
+
+async def configure_asterisk(settings: Settings, sessions: async_sessionmaker,
+                             layout: InstanceLayout | None) -> dict[str, str]:
+    plans = await service_plans(sessions)
+    return render_config(settings, credentials_for(settings), plans, layout)
+
+
+@dataclass
+class Running:
+    control_plane: ControlPlane
+    ami: AmiLink
+    agi: FastAgiServer
+    web_runner: web.AppRunner
+    agi_port: int
+
+
+async def _health(request: web.Request) -> web.Response:
+    running: Running = request.app[RUNNING]
+    db_ok = True
+    try:
+        async with running.control_plane.records._sessions() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:
+        db_ok = False
+    body = {
+        "ari_connected": running.control_plane.connected.is_set(),
+        "ami_logins": running.ami.logins,
+        "database": db_ok,
+        "calls_in_progress": len(running.control_plane.calls),
+    }
+    return web.json_response(body, status=200 if db_ok else 503)
+
+
+RUNNING: web.AppKey[Running] = web.AppKey("running", Running)
+
+
+@contextlib.asynccontextmanager
+async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sounds_dir: str,
+                        clock: Clock = utc_now, web_port: int | None = None,
+                        agi_port: int | None = None) -> AsyncIterator[Running]:
+    """Run the ARI application, AMI link, FastAGI server and web endpoint until exit."""
+    creds = credentials_for(settings)
+    ari = AriClient(f"http://{settings.bind_address}:{settings.ari_port}", creds.ari_user,
+                    creds.ari_password, settings.ari_app)
+    plane = ControlPlane(ari, sessions, sounds_dir=sounds_dir, clock=clock)
+    ami = AmiLink(settings.bind_address, settings.ami_port, creds.ami_user, creds.ami_secret,
+                  on_relogin=plane.recover)
+    agi = FastAgiServer()
+    agi.route("service-open", service_open(plane.directory, clock))
+    bound_agi = await agi.start(settings.bind_address,
+                                settings.agi_port if agi_port is None else agi_port)
+    app = web.Application()
+    app.router.add_get("/health", _health)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.bind_address,
+                       settings.web_port if web_port is None else web_port)
+    running = Running(plane, ami, agi, runner, bound_agi)
+    app[RUNNING] = running
+    await site.start()
+    events = asyncio.get_running_loop().create_task(plane.run(), name="ari-events")
+    try:
+        await ami.connect()
+        await asyncio.wait_for(plane.connected.wait(), 15)
+        yield running
+    except TimeoutError:
+        raise CentralinoError(
+            f"Asterisk did not answer on ARI {settings.bind_address}:{settings.ari_port} or "
+            f"AMI {settings.ami_port}: is it running (`centralino asterisk status`)?"
+        ) from None
+    finally:
+        events.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await events
+        await plane.close()
+        ami.close()
+        await agi.close()
+        await runner.cleanup()
+        await ari.close()
