@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,11 +65,14 @@ class ControlPlane:
     def __init__(self, ari: AriClient, sessions: async_sessionmaker, *, sounds_dir: str,
                  clock: Clock = utc_now):
         self.ari = ari
+        self.sessions = sessions
         self.records = CallRecords(sessions)
         self.directory = ServiceDirectory(sessions)
         self.clock = clock
         self.sounds_dir = sounds_dir
         self.calls: dict[str, CallHandle] = {}
+        #: Called with every ARI event, in order (live views, tests); must not block.
+        self.observers: list[Callable[[Event], None]] = []
         self.connected = asyncio.Event()
         self._recovering = asyncio.Lock()
 
@@ -83,6 +87,11 @@ class ControlPlane:
         self.connected.set()
 
     def dispatch(self, event: Event) -> None:
+        for observer in self.observers:
+            try:
+                observer(event)
+            except Exception:
+                log.exception("event observer failed")
         channel_id = channel_of(event)
         if channel_id is None:
             return
@@ -133,7 +142,9 @@ class ControlPlane:
         if kind == "PlaybackFinished":
             await flow.on_playback_finished(event["playback"]["id"])
         elif kind == "ChannelHangupRequest":
-            flow.on_hangup_request(bool(event.get("soft")))
+            flow.on_hangup_request(bool(event.get("soft")), event.get("cause"))
+        elif kind == "StasisEnd":
+            await flow.on_stasis_end()
         elif kind in _HANGUP_EVENTS:
             await flow.on_hangup(event.get("cause"))
         return flow.state is State.ENDED

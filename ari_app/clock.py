@@ -17,6 +17,10 @@ class ShiftedClock:
     """Real time, moved to start at ``start``: durations stay true, the calendar is chosen."""
 
     def __init__(self, start: datetime):
+        self.travel_to(start)
+
+    def travel_to(self, start: datetime) -> None:
+        """From now on, the clock reads ``start`` plus the real time elapsed."""
         if start.tzinfo is None:
             raise ValueError("ShiftedClock needs an aware start time")
         self._start = start.astimezone(UTC)

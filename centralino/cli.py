@@ -115,7 +115,7 @@ def asterisk_status(ctx: click.Context) -> None:
     """Say whether the sandbox is provisioned and Asterisk running."""
     status = Sandbox(_settings(ctx)).status()
     click.echo(f"provisioned: {'yes' if status.provisioned else 'no'}")
-    click.echo(f"running: {'yes, pid %d' % status.pid if status.running else 'no'}")
+    click.echo(f"running: yes, pid {status.pid}" if status.running else "running: no")
     if status.version:
         click.echo(f"version: {status.version}")
     if not status.running:

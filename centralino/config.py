@@ -119,17 +119,25 @@ def _validated(settings: Settings) -> Settings:
 
 
 def load_settings(
-    path: Path | None = None, environ: dict[str, str] | None = None
+    path: Path | None = None, environ: dict[str, str] | None = None, *,
+    default_file: Path | None = Path("centralino.toml"),
 ) -> Settings:
-    """Read the layered configuration; raise ConfigError with a one-line reason."""
+    """Read the layered configuration; raise ConfigError with a one-line reason.
+
+    A file named explicitly (argument or ``$CENTRALINO_CONFIG``) must exist;
+    ``default_file`` is read only when present.
+    """
     environ = dict(os.environ if environ is None else environ)
     defaults = Settings()
     known = {f.name: getattr(defaults, f.name) for f in fields(Settings)}
     values: dict[str, Any] = {}
 
-    config_path = path or (Path(environ["CENTRALINO_CONFIG"]) if environ.get(
-        "CENTRALINO_CONFIG") else Path("centralino.toml"))
-    if config_path.exists():
+    explicit = path or (Path(environ["CENTRALINO_CONFIG"]) if environ.get("CENTRALINO_CONFIG")
+                        else None)
+    config_path = explicit or default_file
+    if explicit is not None and not explicit.exists():
+        raise ConfigError(f"configuration file {explicit} does not exist")
+    if config_path is not None and config_path.exists():
         try:
             data = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -138,8 +146,6 @@ def load_settings(
             if key not in known:
                 raise ConfigError(f"{config_path}: unknown setting {key!r}")
             values[key] = _coerce(key, raw, known[key])
-    elif path is not None:
-        raise ConfigError(f"configuration file {config_path} does not exist")
 
     for env_key, raw in environ.items():
         if not env_key.startswith(ENV_PREFIX) or env_key == "CENTRALINO_CONFIG":

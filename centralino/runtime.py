@@ -79,8 +79,9 @@ async def record_prompts(sessions: async_sessionmaker, host_dir: Path) -> int:
             target = host_dir / f"{name}.wav"
             if prompt.sound == name and target.exists():
                 continue
-            await asyncio.to_thread(prompts.synthesize, prompt.text, target)
-            target.chmod(0o644)
+            if not target.exists():  # same text, same file: record it once
+                await asyncio.to_thread(prompts.synthesize, prompt.text, target)
+                target.chmod(0o644)
             prompt.sound = name
             prompt.updated_at = datetime.now(UTC)
             recorded += 1
@@ -107,7 +108,7 @@ async def _health(request: web.Request) -> web.Response:
     running: Running = request.app[RUNNING]
     db_ok = True
     try:
-        async with running.control_plane.records._sessions() as session:
+        async with running.control_plane.sessions() as session:
             await session.execute(text("SELECT 1"))
     except Exception:
         db_ok = False
@@ -141,11 +142,11 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     app = web.Application()
     app.router.add_get("/health", _health)
     runner = web.AppRunner(app, access_log=None)
+    running = Running(plane, ami, agi, runner, bound_agi)
+    app[RUNNING] = running
     await runner.setup()
     site = web.TCPSite(runner, settings.bind_address,
                        settings.web_port if web_port is None else web_port)
-    running = Running(plane, ami, agi, runner, bound_agi)
-    app[RUNNING] = running
     await site.start()
     events = asyncio.get_running_loop().create_task(plane.run(), name="ari-events")
     try:

@@ -78,6 +78,7 @@ class InboundCall:
         self.in_hours: bool | None = None
         self._playback_id: str | None = None
         self._caller_hung_up = False
+        self._hangup_cause: int | None = None
 
     # -- transitions -----------------------------------------------------------
     async def _move(self, event: str, to: State, allowed_from: tuple[State, ...]) -> None:
@@ -119,8 +120,8 @@ class InboundCall:
             await self._hand_off_to_voicemail()
 
     async def on_playback_finished(self, playback_id: str) -> None:
-        if playback_id != self._playback_id:
-            return  # an older prompt's end, already superseded
+        if playback_id != self._playback_id or self._caller_hung_up:
+            return  # an older prompt's end, or the caller is leaving anyway
         self._playback_id = None
         if self.state in (State.WELCOME, State.CLOSED_MESSAGE):
             # No queue yet: the service's voicemail takes the call, as it does
@@ -149,10 +150,17 @@ class InboundCall:
             return "voicemail"
         return "hangup_before_queue"
 
-    def on_hangup_request(self, soft: bool) -> None:
+    def on_hangup_request(self, soft: bool, cause: int | None) -> None:
         """Asterisk saw a hang-up coming: a hard one from the line is the caller's."""
         if not soft:
             self._caller_hung_up = True
+            self._hangup_cause = cause
+
+    async def on_stasis_end(self) -> None:
+        """The channel left our application: on purpose (hand-off) or because it hung up."""
+        if self.state not in (State.HANDED_OFF, State.ENDED):
+            # Once out of Stasis we hear nothing more of an unsubscribed channel.
+            await self.on_hangup(self._hangup_cause)
 
     async def on_hangup(self, cause: int | None) -> None:
         """The caller's channel is gone: close the record (once)."""

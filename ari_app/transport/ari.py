@@ -44,7 +44,7 @@ class AriClient:
                  request_timeout: float = 10.0):
         self.base_url = base_url.rstrip("/")
         self.app = app
-        self._auth = aiohttp.BasicAuth(user, password)
+        self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -61,7 +61,7 @@ class AriClient:
             # password on every request, so fewer connections cost nothing extra,
             # but reusing them saves the TCP set-up.
             self._session = aiohttp.ClientSession(
-                auth=self._auth, timeout=self._timeout,
+                headers=self._headers, timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=32),
             )
         return self._session

@@ -1,0 +1,84 @@
+"""Shared fixtures: databases (SQLite and the machine's PostgreSQL), settings for tests.
+
+PostgreSQL is not optional: the production database is tested on every run. Its
+address is ``$CENTRALINO_TEST_POSTGRES`` (default: the development machine's
+server on 127.0.0.1:5432, trust auth); each run creates and drops its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from centralino.config import Settings, load_settings
+
+POSTGRES_ADMIN_URL = os.environ.get("CENTRALINO_TEST_POSTGRES",
+                                    "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of the test instance: its own ports, state and Asterisk instance name."""
+    state = tmp_path_factory.mktemp("state")
+    env = {
+        "CENTRALINO_INSTANCE": "test",
+        "CENTRALINO_STATE_DIR": str(state),
+        "CENTRALINO_SIP_PORT": os.environ.get("CENTRALINO_TEST_SIP_PORT", "35060"),
+        "CENTRALINO_ARI_PORT": os.environ.get("CENTRALINO_TEST_ARI_PORT", "38088"),
+        "CENTRALINO_AMI_PORT": os.environ.get("CENTRALINO_TEST_AMI_PORT", "35038"),
+        "CENTRALINO_AGI_PORT": os.environ.get("CENTRALINO_TEST_AGI_PORT", "34573"),
+        "CENTRALINO_WEB_PORT": os.environ.get("CENTRALINO_TEST_WEB_PORT", "38080"),
+    }
+    if os.environ.get("CENTRALINO_CHROOT"):
+        env["CENTRALINO_CHROOT"] = os.environ["CENTRALINO_CHROOT"]
+    return load_settings(None, env, default_file=None)
+
+
+async def _create_pg_database() -> str:
+    name = f"centralino_test_{uuid.uuid4().hex[:10]}"
+    try:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is required for the tests and is not reachable at "
+                    f"{POSTGRES_ADMIN_URL} ({exc}); set CENTRALINO_TEST_POSTGRES")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+async def _drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest,
+                       tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """An empty database of each supported kind (plain URL, as an operator writes it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'centralino.db'}"
+        return
+    url = await _create_pg_database()
+    try:
+        yield url
+    finally:
+        await _drop_pg_database(url)
+
+
+@pytest.fixture
+def no_config_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key in list(os.environ):
+        if key.startswith("CENTRALINO_"):
+            monkeypatch.delenv(key)
+    yield

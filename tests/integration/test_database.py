@@ -1,0 +1,109 @@
+"""The data model on both supported databases: migrations, seed, and what they refuse."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from centralino import database
+from centralino.config import load_settings
+from centralino.seed import SERVICES, seed
+from models import Call, Menu, Queue, Service, ServiceDid
+from models.db import create_engine, session_factory
+
+EXPECTED_DIDS = {
+    "agenzia-lavoro": {"800264760"},
+    "motorizzazione": {"0461492006", "0461492002"},
+    "apiae": {"0461497300"},
+    "valutazione-ambientale": {"0461493704"},
+    "trentino-digitale": {"800228040"},
+    "uru": {"0461800133"},
+    "protezione-civile": {"800840840"},
+}
+
+
+@pytest.fixture(scope="session")
+async def sessions(database_url):
+    url = load_settings(None, {"CENTRALINO_DATABASE_URL": database_url},
+                        default_file=None).effective_database_url
+    await asyncio.to_thread(database.upgrade, url)
+    engine = create_engine(url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def test_migrations_create_every_table(sessions):
+    async with sessions() as session:
+        conn = await session.connection()
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert {"services", "service_dids", "service_windows", "closures", "prompts", "notices",
+            "menus", "menu_options", "queues", "agents", "agent_skills", "agent_services",
+            "calls", "call_offers", "voicemails", "alembic_version"} <= tables
+
+
+async def test_seed_creates_the_tender_services_once(sessions):
+    async with sessions() as session:
+        await seed(session)
+    async with sessions() as session:
+        assert await seed(session) == []  # second run: nothing new
+        rows = (await session.execute(select(Service.slug, ServiceDid.did).join(
+            ServiceDid, ServiceDid.service_id == Service.id))).all()
+    found: dict[str, set[str]] = {}
+    for slug, did in rows:
+        found.setdefault(slug, set()).add(did)
+    assert found == EXPECTED_DIDS
+    assert len(SERVICES) == len(EXPECTED_DIDS)
+
+
+async def test_seed_keeps_admin_changes(sessions):
+    async with sessions() as session:
+        await seed(session)
+        service = await session.scalar(select(Service).where(Service.slug == "uru"))
+        service.name = "URU (renamed by an admin)"
+        await session.commit()
+    async with sessions() as session:
+        await seed(session)
+        name = await session.scalar(select(Service.name).where(Service.slug == "uru"))
+    assert name == "URU (renamed by an admin)"
+
+
+async def test_seeded_menus_match_the_tender(sessions):
+    async with sessions() as session:
+        await seed(session)
+        menus = (await session.scalars(select(Menu).join(Service).where(
+            Service.slug.in_(["apiae", "trentino-digitale"])))).all()
+        by_service = {}
+        for menu in menus:
+            await session.refresh(menu, ["options"])
+            slug = await session.scalar(select(Service.slug).where(Service.id == menu.service_id))
+            by_service[slug] = {o.digit: (o.action, o.skill) for o in menu.options}
+        appointments = await session.scalar(select(func.count()).select_from(Queue).where(
+            Queue.slug == "apiae-appuntamenti"))
+    assert by_service["apiae"] == {"1": ("message", None), "2": ("queue", None)}
+    assert set(by_service["trentino-digitale"]) == {"1", "2", "3", "4"}
+    assert by_service["trentino-digitale"]["1"] == ("queue", "cps")
+    assert appointments == 1
+
+
+async def test_timestamps_come_back_aware_and_in_utc(sessions):
+    rome_time = datetime(2026, 12, 1, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    async with sessions() as session:
+        session.add(Call(id="tz-check", did="0461497300", channel_id="x", arrived_at=rome_time))
+        await session.commit()
+    async with sessions() as session:
+        call = await session.get(Call, "tz-check")
+    assert call.arrived_at == rome_time
+    assert call.arrived_at.tzinfo is not None
+    assert call.arrived_at.utcoffset() == timedelta(0)
+
+
+async def test_an_unknown_outcome_is_refused_by_the_database(sessions):
+    async with sessions() as session:
+        session.add(Call(id="bad-outcome", did="1", channel_id="y",
+                         arrived_at=datetime.now(UTC), outcome="lost-somewhere"))
+        with pytest.raises(IntegrityError):
+            await session.commit()
