@@ -65,8 +65,9 @@ class FastAgiServer:
                 log.warning("FastAGI: no script named %r", name[:64])
                 return
             await script(Request(app=None, headers=headers, reader=reader, writer=writer))
-        except (TimeoutError, ConnectionError):
-            log.warning("FastAGI: client went away or was too slow")
+        except (TimeoutError, ConnectionError, ValueError):
+            # ValueError: a line longer than the stream limit, i.e. not Asterisk.
+            log.warning("FastAGI: client went away, was too slow or sent garbage")
         except Exception:
             log.exception("FastAGI script failed")
         finally:

@@ -145,19 +145,25 @@ class Sandbox:
                 _run(["debootstrap", "--variant=minbase", "sid", str(partial)], timeout=1800)
             self._progress("installing Asterisk 22 and the Italian prompts from Debian sid")
             env = {**CHROOT_ENV, "DEBIAN_FRONTEND": "noninteractive"}
-            for attempt in (1, 2):
+            # debootstrap has just fetched the package lists: install from them
+            # first. If that fails, refresh the lists; the mirror's Release file
+            # may look "expired" to a machine whose clock runs ahead of the
+            # mirror snapshot it is served, so freshness (not signatures) is
+            # not checked on that retry.
+            install = ["chroot", str(partial), "apt-get", "install", "-y", "-q",
+                       "--no-install-recommends", *PACKAGES]
+            try:
+                _run(install, env=env, timeout=1800)
+            except CentralinoError:
                 try:
-                    _run(["chroot", str(partial), "apt-get", "update", "-q"], env=env)
-                    _run(["chroot", str(partial), "apt-get", "install", "-y", "-q",
-                          "--no-install-recommends", *PACKAGES], env=env, timeout=1800)
-                    break
+                    _run(["chroot", str(partial), "apt-get", "-o",
+                          "Acquire::Check-Valid-Until=false", "update", "-q"], env=env)
+                    _run(install, env=env, timeout=1800)
                 except CentralinoError as exc:
-                    if attempt == 2:
-                        raise CentralinoError(
-                            f"installing Asterisk from Debian sid failed ({exc}); sid changes "
-                            "daily: retry later, or keep a chroot that worked"
-                        ) from None
-                    time.sleep(5)
+                    raise CentralinoError(
+                        f"installing Asterisk from Debian sid failed ({exc}); sid changes "
+                        "daily: retry later, or keep a chroot that worked"
+                    ) from None
             self._finish_chroot(partial)
             (partial / MARKER).write_text("\n".join(PACKAGES) + "\n")
             if self.root.exists():

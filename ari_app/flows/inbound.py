@@ -105,6 +105,8 @@ class InboundCall:
 
     # -- events ----------------------------------------------------------------
     async def start(self) -> None:
+        if self.state is not State.ARRIVED:
+            raise InvalidTransition(f"call {self.ctx.call_id}: start in state {self.state}")
         now = self.clock()
         self.in_hours = is_open(self.ctx.service.calendar, now)
         await self.ari.answer(self.ctx.channel_id)

@@ -8,6 +8,8 @@ test begins with nothing in flight. Prompts are shortened so calls are quick.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -69,8 +71,10 @@ async def asterisk(test_settings: Settings) -> AsyncIterator[Sandbox]:
         files = await configure_asterisk(test_settings, sessions, sandbox.layout)
     finally:
         await engine.dispose()
-    await asyncio.to_thread(sandbox.install_config, files)
     await asyncio.to_thread(sandbox.stop)  # a leftover from an interrupted run
+    # Voicemails of earlier runs would make this run's assertions ambiguous.
+    await asyncio.to_thread(shutil.rmtree, sandbox.host_path(sandbox.layout.spool), True)
+    await asyncio.to_thread(sandbox.install_config, files)
     await asyncio.to_thread(sandbox.start)
     try:
         yield sandbox
@@ -124,17 +128,24 @@ async def plane_database(database_url: str, test_settings: Settings,
     await engine.dispose()
 
 
-@pytest.fixture
-async def plane(plane_database, asterisk: Sandbox) -> AsyncIterator[Plane]:
-    settings, sessions = plane_database
-    clock = ShiftedClock(IN_HOURS)
+@contextlib.asynccontextmanager
+async def running_plane(settings: Settings, sessions: async_sessionmaker, asterisk: Sandbox,
+                        clock: ShiftedClock) -> AsyncIterator[Plane]:
+    """Start a control plane; on exit it stops, whatever calls are still up."""
     async with control_plane(settings, sessions, sounds_dir=sounds_dir_in(asterisk),
                              clock=clock, web_port=0) as running:
         result = Plane(running, sessions, clock, settings)
         running.control_plane.observers.append(result.events.append)
         yield result
+
+
+@pytest.fixture
+async def plane(plane_database, asterisk: Sandbox) -> AsyncIterator[Plane]:
+    settings, sessions = plane_database
+    async with running_plane(settings, sessions, asterisk, ShiftedClock(IN_HOURS)) as result:
+        yield result
         # Nothing of this test may still be in flight when the next one starts.
-        await eventually(lambda: _no_calls(running), 10, "calls of the test to end")
+        await eventually(lambda: _no_calls(result.running), 10, "calls of the test to end")
 
 
 async def _no_calls(running: Running) -> bool:

@@ -1,0 +1,141 @@
+"""Never lose a call: the control plane down, restarted, or failing inside a handler."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agi_scripts.server import FastAgiServer
+from agi_scripts.service_open import service_open
+from ari_app.clock import ShiftedClock
+from ari_app.directory import ServiceDirectory
+from tests.integration.conftest import IN_HOURS, Plane, did_uri, eventually, running_plane
+from tests.support.sipua import SipUA
+
+pytestmark = pytest.mark.asterisk
+
+
+async def test_given_control_plane_down_when_citizen_calls_then_voicemail_keeps_the_message(
+        plane_database, asterisk, carrier: SipUA):
+    settings, sessions = plane_database
+    asked: list[str] = []
+    agi = FastAgiServer()
+    handler = service_open(ServiceDirectory(sessions), ShiftedClock(IN_HOURS))
+
+    async def recording(request):
+        asked.append(request.headers.get("agi_arg_1", ""))
+        await handler(request)
+
+    agi.route("service-open", recording)
+    await agi.start(settings.bind_address, settings.agi_port)
+    inbox = asterisk.host_path(f"{asterisk.layout.spool}/voicemail/centralino/apiae/INBOX")
+    before = set(inbox.glob("msg*.txt")) if inbox.exists() else set()
+    try:
+        call = await carrier.call(did_uri(settings, "0461497300"), from_user="0461000100")
+        await call.wait_state("CONFIRMED", timeout=5)  # answered by voicemail, not failed
+        await eventually(lambda: _async(asked), 5, "the fallback to ask whether APIAE is open")
+        await asyncio.sleep(4)  # greeting, beep, then a few seconds of message
+        await call.hangup()
+        await call.wait_disconnected()
+
+        async def new_message():
+            return set(inbox.glob("msg*.txt")) - before if inbox.exists() else None
+
+        messages = await eventually(new_message, 10, "the voicemail to be stored")
+    finally:
+        await agi.close()
+    assert asked == ["apiae"]
+    text = next(iter(messages)).read_text()
+    assert "callerid=" in text and "0461000100" in text
+
+
+async def _async(value):
+    return value
+
+
+async def test_given_caller_in_voicemail_when_control_plane_restarts_and_caller_leaves_then_record_closed(  # noqa: E501
+        plane_database, asterisk, carrier: SipUA):
+    settings, sessions = plane_database
+    clock = ShiftedClock(IN_HOURS)
+    async with running_plane(settings, sessions, asterisk, clock) as plane:
+        call = await carrier.call(did_uri(settings, "800228040"), from_user="0461000101")
+        await call.wait_state("CONFIRMED", timeout=5)
+        await eventually(lambda: _handed_off(plane, "0461000101"), 10, "the hand-off")
+    # The control plane is gone; the caller is still in voicemail, then hangs up.
+    await asyncio.sleep(0.5)
+    assert not call.disconnected
+    await call.hangup()
+    await call.wait_disconnected()
+    record = await _record(sessions, "0461000101")
+    assert record.ended_at is None  # nobody was there to see it
+    async with running_plane(settings, sessions, asterisk, clock) as plane:
+        async def closed():
+            r = await plane.call_record(caller_number="0461000101")
+            return r if r.ended_at else None
+
+        record = await eventually(closed, 10, "recovery to close the record")
+    assert record.outcome == "voicemail"
+    assert record.flow_state == "ended"
+
+
+async def test_given_caller_hearing_welcome_when_control_plane_restarts_then_call_is_re_adopted(
+        plane_database, asterisk, carrier: SipUA):
+    settings, sessions = plane_database
+    clock = ShiftedClock(IN_HOURS)
+    async with running_plane(settings, sessions, asterisk, clock) as plane:
+        call = await carrier.call(did_uri(settings, "0461493704"), from_user="0461000102")
+        await call.wait_state("CONFIRMED", timeout=5)
+        await eventually(lambda: _async(plane.events_of("PlaybackStarted")), 5, "the welcome")
+    # Down while the caller is in our application: the channel stays in Stasis.
+    await asyncio.sleep(1.5)
+    assert not call.disconnected
+    async with running_plane(settings, sessions, asterisk, clock) as plane:
+        record = await eventually(lambda: _handed_off(plane, "0461000102"), 10,
+                                  "the re-adopted call to move on to voicemail")
+        assert not call.disconnected
+        await call.hangup()
+
+        async def closed():
+            r = await plane.call_record(caller_number="0461000102")
+            return r if r.ended_at else None
+
+        record = await eventually(closed, 10, "the record to close")
+    assert record.outcome == "voicemail"
+    assert record.hung_up_by == "caller"
+
+
+async def test_given_handler_fails_then_call_goes_to_the_fallback_not_silence(
+        plane: Plane, carrier: SipUA, monkeypatch):
+    from ari_app.flows.inbound import InboundCall
+
+    async def broken_start(self):
+        raise RuntimeError("a bug in a call flow")
+
+    monkeypatch.setattr(InboundCall, "start", broken_start)
+    call = await carrier.call(did_uri(plane.settings, "0461492006"), from_user="0461000103")
+    await call.wait_state("CONFIRMED", timeout=5)  # voicemail answered
+    await asyncio.sleep(1.0)
+    assert not call.disconnected
+    await call.hangup()
+
+    async def closed():
+        r = await plane.call_record(caller_number="0461000103")
+        return r if r and r.ended_at else None
+
+    record = await eventually(closed, 10, "the record to close")
+    assert record.flow_state == "ended"
+
+
+async def _handed_off(plane: Plane, caller: str):
+    record = await plane.call_record(caller_number=caller)
+    return record if record and record.flow_state == "handed_off" else None
+
+
+async def _record(sessions, caller: str):
+    from sqlalchemy import select
+
+    from models import Call
+
+    async with sessions() as session:
+        return (await session.scalars(select(Call).where(Call.caller_number == caller))).first()
