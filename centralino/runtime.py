@@ -137,17 +137,24 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
                   on_relogin=plane.recover)
     agi = FastAgiServer()
     agi.route("service-open", service_open(plane.directory, clock))
-    bound_agi = await agi.start(settings.bind_address,
-                                settings.agi_port if agi_port is None else agi_port)
     app = web.Application()
     app.router.add_get("/health", _health)
     runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    wanted_agi = settings.agi_port if agi_port is None else agi_port
+    wanted_web = settings.web_port if web_port is None else web_port
+    try:
+        bound_agi = await agi.start(settings.bind_address, wanted_agi)
+        await web.TCPSite(runner, settings.bind_address, wanted_web).start()
+    except OSError as exc:
+        await agi.close()
+        await runner.cleanup()
+        raise CentralinoError(
+            f"cannot listen on {settings.bind_address} (FastAGI port {wanted_agi}, web port "
+            f"{wanted_web}): {exc.strerror}; is another Centralino running? Set agi_port/web_port"
+        ) from None
     running = Running(plane, ami, agi, runner, bound_agi)
     app[RUNNING] = running
-    await runner.setup()
-    site = web.TCPSite(runner, settings.bind_address,
-                       settings.web_port if web_port is None else web_port)
-    await site.start()
     events = asyncio.get_running_loop().create_task(plane.run(), name="ari-events")
     try:
         await ami.connect()
