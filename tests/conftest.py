@@ -25,7 +25,7 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings of the test instance: its own ports, state and Asterisk instance name."""
     state = tmp_path_factory.mktemp("state")
     env = {
-        "CENTRALINO_INSTANCE": "test",
+        "CENTRALINO_INSTANCE": os.environ.get("CENTRALINO_TEST_INSTANCE", "test"),
         "CENTRALINO_STATE_DIR": str(state),
         "CENTRALINO_SIP_PORT": os.environ.get("CENTRALINO_TEST_SIP_PORT", "35060"),
         "CENTRALINO_ARI_PORT": os.environ.get("CENTRALINO_TEST_ARI_PORT", "38088"),
