@@ -1,10 +1,11 @@
 """The control plane's ARI application: routes events to per-call flows and re-adopts calls.
 
 Each call gets its own task and inbox, so its events are handled in order and a
-slow call never delays another. Any exception in a call's handler sends that
-call back to dialplan (the service's voicemail) instead of leaving the caller
-in silence. On every (re)connection of the event WebSocket, and when Asterisk
-comes back, :meth:`ControlPlane.recover` makes the database and Asterisk agree.
+slow call never delays another; the agent legs a call rings deliver their
+events to the same inbox. Any exception in a call's handler sends that call
+back to dialplan (the service's voicemail) instead of leaving the caller in
+silence. On every (re)connection of the event WebSocket, and when Asterisk comes
+back, :meth:`ControlPlane.recover` makes the database and Asterisk agree.
 """
 
 from __future__ import annotations
@@ -19,10 +20,22 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from ari_app.agent_book import AgentBook
 from ari_app.clock import Clock, utc_now
 from ari_app.directory import ServiceDirectory
-from ari_app.flows.inbound import NEXT_VARIABLE, CallContext, InboundCall, State
+from ari_app.flows.inbound import (
+    GREETING_VARIABLE,
+    NEXT_VARIABLE,
+    CallContext,
+    FlowSettings,
+    InboundCall,
+    Offer,
+    State,
+    Toolkit,
+)
+from ari_app.queueing.dispatcher import Dispatcher
 from ari_app.records import CallRecords
+from ari_app.routing import AgentView
 from ari_app.sanitize import (
     clean_caller_name,
     clean_caller_number,
@@ -34,21 +47,29 @@ from ari_app.transport.ari import AriClient, AriError, AriUnavailable, Event
 
 log = logging.getLogger(__name__)
 
-#: Events that concern one channel, and where in the event its id is.
-_HANGUP_EVENTS = frozenset({"ChannelDestroyed"})
+#: Agents still marked busy by a call of ours that no longer exists get freed at recovery.
+_CALL_BOUND_AGENT_STATES = ("ringing", "on_call")
 
 
 def channel_of(event: Event) -> str | None:
-    """The caller channel an event is about, if any."""
+    """The channel an event is about, if any."""
     channel = event.get("channel")
     if isinstance(channel, dict):
         return channel.get("id")
-    playback = event.get("playback")
-    if isinstance(playback, dict):
-        target = str(playback.get("target_uri", ""))
-        if target.startswith("channel:"):
-            return target.removeprefix("channel:")
+    for key in ("playback", "recording"):
+        item = event.get(key)
+        if isinstance(item, dict):
+            target = str(item.get("target_uri", ""))
+            if target.startswith("channel:"):
+                return target.removeprefix("channel:")
     return None
+
+
+def _voicemail_reason(call: Any) -> str:
+    """Why a re-adopted caller is in voicemail, from what the record shows."""
+    if call.in_hours is False:
+        return "out_of_hours"
+    return {"timeout": "wait_limit", "no_agents": "no_agents"}.get(call.queue_exit or "", "choice")
 
 
 @dataclass
@@ -63,22 +84,35 @@ class CallHandle:
 
 class ControlPlane:
     def __init__(self, ari: AriClient, sessions: async_sessionmaker, *, sounds_dir: str,
-                 clock: Clock = utc_now):
+                 clock: Clock = utc_now, flow_settings: FlowSettings | None = None,
+                 dispatch_poll_seconds: float = 2.0):
         self.ari = ari
         self.sessions = sessions
         self.records = CallRecords(sessions)
         self.directory = ServiceDirectory(sessions)
+        self.agents = AgentBook(sessions)
         self.clock = clock
-        self.sounds_dir = sounds_dir
+        self.dispatcher = Dispatcher(ari, self.agents, clock, poll_seconds=dispatch_poll_seconds)
+        self.kit = Toolkit(
+            ari=ari, records=self.records, directory=self.directory, agents=self.agents,
+            dispatcher=self.dispatcher, clock=clock, sounds_dir=sounds_dir,
+            settings=flow_settings or FlowSettings(), alias_channel=self._alias,
+        )
+        #: caller channel id → handle; agent legs are aliased to their caller's handle.
         self.calls: dict[str, CallHandle] = {}
         #: Called with every ARI event, in order (live views, tests); must not block.
         self.observers: list[Callable[[Event], None]] = []
         self.connected = asyncio.Event()
         self._recovering = asyncio.Lock()
 
+    @property
+    def active_calls(self) -> list[CallHandle]:
+        return list({id(h): h for h in self.calls.values()}.values())
+
     # -- event loop --------------------------------------------------------------
     async def run(self) -> None:
         """Consume ARI events until cancelled."""
+        self.dispatcher.start()
         async for event in self.ari.events(on_connect=self._on_connect):
             self.dispatch(event)
 
@@ -97,9 +131,20 @@ class ControlPlane:
             return
         handle = self.calls.get(channel_id)
         if event.get("type") == "StasisStart" and handle is None:
+            args = [str(a) for a in event.get("args", [])]
+            if args[:1] == ["agent"]:
+                # An agent leg whose call we no longer know (e.g. answered after the
+                # caller left): nobody to connect it to.
+                asyncio.get_running_loop().create_task(self._drop(channel_id))
+                return
             handle = self._new_handle(channel_id)
         if handle is not None:
             handle.inbox.put_nowait(event)
+
+    def _alias(self, agent_channel: str, caller_channel: str) -> None:
+        handle = self.calls.get(caller_channel)
+        if handle is not None:
+            self.calls[agent_channel] = handle
 
     def _new_handle(self, channel_id: str, flow: InboundCall | None = None) -> CallHandle:
         handle = CallHandle(channel_id=channel_id, inbox=asyncio.Queue(), flow=flow)
@@ -107,6 +152,14 @@ class ControlPlane:
             self._work(handle), name=f"call-{channel_id}")
         self.calls[channel_id] = handle
         return handle
+
+    def _forget(self, handle: CallHandle) -> None:
+        for key in [k for k, h in self.calls.items() if h is handle]:
+            del self.calls[key]
+
+    async def _drop(self, channel_id: str) -> None:
+        with contextlib.suppress(AriError, AriUnavailable):
+            await self.ari.hangup(channel_id)
 
     async def _work(self, handle: CallHandle) -> None:
         try:
@@ -124,32 +177,60 @@ class ControlPlane:
                                   "fallback", handle.channel_id)
                     await self._rescue(handle)
         finally:
-            self.calls.pop(handle.channel_id, None)
+            if handle.flow is not None:
+                handle.flow.cancel_timers()
+            self._forget(handle)
 
     async def _handle(self, handle: CallHandle, event: Event) -> bool:
         """Apply one event to the call; True when the call is over for us."""
         kind = event.get("type")
         flow = handle.flow
-        if kind == "StasisStart":
+        if kind == "StasisStart" and channel_of(event) == handle.channel_id:
             if flow is None:
-                handle.flow = flow = await self._start_call(event)
+                handle.flow = flow = await self._start_call(event, handle)
                 if flow is None:
                     return True
                 await flow.start()
             return False
         if flow is None:
-            return kind in _HANGUP_EVENTS
-        if kind == "PlaybackFinished":
+            return kind == "ChannelDestroyed"
+        leg = channel_of(event)
+        if leg is not None and leg != handle.channel_id:
+            await self._handle_agent_leg(flow, leg, event)
+        elif kind == "PlaybackFinished":
             await flow.on_playback_finished(event["playback"]["id"])
+        elif kind == "ChannelDtmfReceived":
+            await flow.on_dtmf(str(event.get("digit", "")))
+        elif kind in ("RecordingFinished", "RecordingFailed"):
+            recording = event["recording"]
+            await flow.on_recording_finished(recording.get("name", ""),
+                                             recording.get("duration"),
+                                             failed=kind == "RecordingFailed")
         elif kind == "ChannelHangupRequest":
             flow.on_hangup_request(bool(event.get("soft")), event.get("cause"))
         elif kind == "StasisEnd":
             await flow.on_stasis_end()
-        elif kind in _HANGUP_EVENTS:
+        elif kind == "ChannelDestroyed":
             await flow.on_hangup(event.get("cause"))
+        elif kind == "Offer":
+            await flow.on_offer(event["agents"])
+        elif kind == "Timer":
+            await flow.on_timer(event["name"], event["token"])
+        elif kind == "Resume":
+            await flow.resume(event["live"])
         return flow.state is State.ENDED
 
-    async def _start_call(self, event: Event) -> InboundCall | None:
+    async def _handle_agent_leg(self, flow: InboundCall, leg: str, event: Event) -> None:
+        kind = event.get("type")
+        if kind == "StasisStart":
+            await flow.on_agent_answered(leg)
+        elif kind == "ChannelDestroyed":
+            await flow.on_agent_leg_gone(leg, event.get("cause"))
+            self.calls.pop(leg, None)
+        elif kind == "ChannelHangupRequest" and leg == flow.agent_channel:
+            flow.hung_up_by = flow.hung_up_by or "agent"
+
+    async def _start_call(self, event: Event, handle: CallHandle) -> InboundCall | None:
         channel = event["channel"]
         channel_id = channel["id"]
         args = [str(a) for a in event.get("args", [])]
@@ -158,10 +239,10 @@ class ControlPlane:
                         printable(channel_id), printable(repr(args)))
             await self.ari.continue_in_dialplan(channel_id)
             return None
-        return await self._adopt_new_call(channel, args[1], args[2])
+        return await self._adopt_new_call(channel, args[1], args[2], handle)
 
-    async def _adopt_new_call(self, channel: dict[str, Any], slug: str,
-                              raw_did: str) -> InboundCall | None:
+    async def _adopt_new_call(self, channel: dict[str, Any], slug: str, raw_did: str,
+                              handle: CallHandle) -> InboundCall | None:
         channel_id = channel["id"]
         did = normalize_did(raw_did) or ""
         caller = channel.get("caller") or {}
@@ -183,19 +264,27 @@ class ControlPlane:
             await self.ari.hangup(channel_id, reason="unallocated")
             return None
         ctx = CallContext(call_id=call_id, channel_id=channel_id, service=service, did=did,
-                          sounds_dir=self.sounds_dir)
-        return InboundCall(ctx, self.ari, self.records, self.clock)
+                          caller_number=caller_number)
+        return InboundCall(ctx, self.kit, handle.inbox.put_nowait)
 
     async def _rescue(self, handle: CallHandle) -> None:
         """Safety net: put the caller back in dialplan, where the fallback takes over."""
+        flow = handle.flow
+        if flow is not None and flow.state in (State.ENDED, State.HANDED_OFF):
+            return
         with contextlib.suppress(AriError, AriUnavailable):
             await self.ari.subscribe(f"channel:{handle.channel_id}")
             await self.ari.set_variable(handle.channel_id, NEXT_VARIABLE, "voicemail")
+            in_hours = flow.in_hours if flow is not None else None
+            await self.ari.set_variable(handle.channel_id, GREETING_VARIABLE,
+                                        "b" if in_hours else "u")
             await self.ari.continue_in_dialplan(handle.channel_id)
-            if handle.flow is not None and handle.flow.state not in (State.ENDED,
-                                                                      State.HANDED_OFF):
-                handle.flow.state = State.HANDED_OFF
-                await self.records.update(handle.flow.ctx.call_id, flow_state="handed_off")
+        if flow is not None:
+            flow.cancel_timers()
+            self.dispatcher.leave(flow.ctx.call_id)
+            flow.state = State.HANDED_OFF
+            with contextlib.suppress(Exception):
+                await self.records.update(flow.ctx.call_id, flow_state="handed_off")
 
     # -- recovery ----------------------------------------------------------------
     async def recover(self) -> None:
@@ -203,61 +292,101 @@ class ControlPlane:
 
         Asterisk does not replay events missed while we were away: a call that
         ended meanwhile is closed now; a call still up is re-adopted where its
-        record says it was.
+        record says it was; agents left ringing or on a call that is gone are freed.
         """
         async with self._recovering:
             live = {c["id"]: c for c in await self.ari.list_channels()}
             for call in await self.records.open_calls():
                 handle = self.calls.get(call.channel_id)
-                if call.channel_id not in live:
-                    if handle is not None:
+                if handle is not None:
+                    if call.channel_id not in live:
                         handle.inbox.put_nowait({"type": "ChannelDestroyed", "cause": None,
                                                  "channel": {"id": call.channel_id}})
-                        continue
-                    flow = await self._restore_flow(call)
-                    if flow is None:
+                    continue
+                flow = await self._restore_flow(call, live)
+                if flow is None:
+                    if call.channel_id not in live:
                         await self.records.ended(call.id, at=self.clock(), hung_up_by="caller",
                                                  cause=None, outcome="failed")
-                    else:
-                        await flow.on_hangup(None)
+                    continue
+                handle = self._new_handle(call.channel_id, flow)
+                flow.post = handle.inbox.put_nowait
+                for leg in flow.offers:
+                    self.calls[leg] = handle
+                if flow.agent_channel:
+                    self.calls[flow.agent_channel] = handle
+                if call.channel_id not in live:
+                    handle.inbox.put_nowait({"type": "ChannelDestroyed", "cause": None,
+                                             "channel": {"id": call.channel_id}})
                     log.info("call %s: ended while the control plane was away", call.id)
                     continue
-                if handle is None:
-                    flow = await self._restore_flow(call)
-                    if flow is None:
-                        continue
-                    self._new_handle(call.channel_id, flow)
-                    await self._resume(flow)
-                    log.info("call %s: re-adopted in state %s", call.id, flow.state)
+                handle.inbox.put_nowait({"type": "Resume", "live": live,
+                                         "channel": {"id": call.channel_id}})
+                log.info("call %s: re-adopted in state %s", call.id, flow.state)
+            await self._free_stranded_agents(live)
+            self.dispatcher.kick()
 
-    async def _restore_flow(self, call: Any) -> InboundCall | None:
+    async def _restore_flow(self, call: Any, live: dict[str, Event]) -> InboundCall | None:
         service = None
         if call.service_id is not None:
             service = await self.directory.get_by_id(call.service_id)
         if service is None:
             return None
         ctx = CallContext(call_id=call.id, channel_id=call.channel_id, service=service,
-                          did=call.did, sounds_dir=self.sounds_dir)
-        flow = InboundCall(ctx, self.ari, self.records, self.clock,
-                           state=State(call.flow_state))
+                          did=call.did, caller_number=call.caller_number)
+        flow = InboundCall(ctx, self.kit, lambda _event: None, state=State(call.flow_state))
         flow.in_hours = call.in_hours
+        flow.queue_entered_at = call.queue_entered_at
+        flow.ivr_path = [p for p in call.ivr_path.split(">") if p]
+        flow.skill = call.topic
+        if flow.state in (State.BUSY, State.VOICEMAIL, State.GOODBYE, State.CLOSED_MESSAGE):
+            flow.voicemail_reason = _voicemail_reason(call)
+        if flow.state is State.VOICEMAIL:
+            flow.resume_recording_name()
+        if call.queue_id is not None:
+            flow.queue = next((q for q in service.queues.values() if q.id == call.queue_id),
+                              None)
+        for offer in await self.agents.open_offers(call.id):
+            if offer.result == "answered" and flow.state is State.CONNECTED:
+                flow.agent_channel, flow.agent_id = offer.channel_id, offer.agent_id
+            elif offer.ring_stopped_at is None and offer.agent_id is not None:
+                agent = await self._agent_view(offer.agent_id)
+                if agent is not None:
+                    flow.offers[offer.channel_id] = Offer(offer.id, agent, offer.channel_id)
         return flow
 
-    async def _resume(self, flow: InboundCall) -> None:
-        """Carry on a re-adopted call from its recorded state."""
-        if flow.state is State.ARRIVED:
-            await flow.start()
-        elif flow.state in (State.WELCOME, State.CLOSED_MESSAGE):
-            # The prompt's end may have passed unseen: hand the caller on now.
-            await flow.resume_after_prompt()
-        elif flow.state is State.HANDED_OFF:
-            await self.ari.subscribe(f"channel:{flow.ctx.channel_id}")
+    async def _agent_view(self, agent_id: int) -> AgentView | None:
+        agent = await self.agents.get(agent_id)
+        return self.agents.view(agent, False) if agent is not None else None
+
+    async def _free_stranded_agents(self, live: dict[str, Event]) -> None:
+        """Agents marked ringing or on a call with no live leg of ours are free again."""
+        bound: set[int] = set()
+        for handle in self.active_calls:
+            flow = handle.flow
+            if flow is None:
+                continue
+            bound |= {o.agent.agent_id for leg, o in flow.offers.items() if leg in live}
+            if flow.agent_id is not None and flow.agent_channel in live:
+                bound.add(flow.agent_id)
+        now = self.clock()
+        for agent in await self.agents.in_states(_CALL_BOUND_AGENT_STATES):
+            if agent.id not in bound:
+                await self.agents.set_state(agent.id, "available", now,
+                                            only_if=_CALL_BOUND_AGENT_STATES)
+        for agent in await self.agents.in_states(("wrapup",)):
+            wrapup = await self.agents.wrapup_seconds(agent.id)
+            since = agent.state_since or now
+            self.dispatcher.schedule_wrapup_end(
+                agent.id, max(0.0, wrapup - (now - since).total_seconds()))
 
     async def close(self) -> None:
-        for handle in list(self.calls.values()):
+        await self.dispatcher.close()
+        handles = self.active_calls
+        for handle in handles:
             if handle.task is not None:
                 handle.task.cancel()
-        for handle in list(self.calls.values()):
+        for handle in handles:
             if handle.task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await handle.task

@@ -1,8 +1,13 @@
-"""What the call flows need to know about a service, read from the database."""
+"""What the call flows need to know about a service, read from the database.
+
+Read per call, so that an admin's change applies to the next call without a
+restart; the whole service is a handful of small queries.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +15,41 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from ari_app.hours import ServiceCalendar, Window
-from models import Closure, Service
+from models import Closure, Menu, Notice, OfficeLine, Queue, Service
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    id: int
+    slug: str
+    name: str
+    strategy: str
+    rings_per_agent: int
+    wait_limit_seconds: int
+    wrapup_seconds: int
+    announce_position: bool
+    announce_every_seconds: int
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    digit: str
+    label: str
+    action: str
+    queue: QueueInfo | None = None
+    skill: str | None = None
+    prompt_kind: str | None = None
+    transfer_number: str | None = None
+    option_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MenuInfo:
+    prompt_kind: str
+    timeout_seconds: int
+    max_invalid: int
+    default_queue: QueueInfo
+    options: dict[str, OptionInfo]
 
 
 @dataclass(frozen=True)
@@ -21,12 +60,31 @@ class ServiceInfo:
     calendar: ServiceCalendar
     #: prompt kind → Asterisk sound name (None: not recorded yet)
     sounds: dict[str, str | None] = field(default_factory=dict)
+    queues: dict[str, QueueInfo] = field(default_factory=dict)
+    menu: MenuInfo | None = None
+    hours_before_queue: bool = False
+    abandon_threshold_seconds: int = 10
+
+    @property
+    def main_queue(self) -> QueueInfo | None:
+        """The service's information queue: the one named after it, else the first."""
+        return self.queues.get(self.slug) or next(iter(self.queues.values()), None)
+
+
+def _queue_info(queue: Queue) -> QueueInfo:
+    return QueueInfo(
+        id=queue.id, slug=queue.slug, name=queue.name, strategy=queue.strategy,
+        rings_per_agent=queue.rings_per_agent, wait_limit_seconds=queue.wait_limit_seconds,
+        wrapup_seconds=queue.wrapup_seconds, announce_position=queue.announce_position,
+        announce_every_seconds=queue.announce_every_seconds,
+    )
 
 
 async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
     service = await session.scalar(
         select(Service).where(condition).options(
-            selectinload(Service.windows), selectinload(Service.prompts))
+            selectinload(Service.windows), selectinload(Service.prompts),
+            selectinload(Service.queues))
     )
     if service is None:
         return None
@@ -40,12 +98,47 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
         mode=service.mode,
         mode_until=service.mode_until,
     )
-    return ServiceInfo(id=service.id, slug=service.slug, name=service.name,
-                       calendar=calendar, sounds={p.kind: p.sound for p in service.prompts})
+    queues = {q.slug: _queue_info(q) for q in service.queues}
+    by_id = {q.id: q for q in queues.values()}
+    menu_row = await session.scalar(
+        select(Menu).where(Menu.service_id == service.id, Menu.parent_id.is_(None))
+        .options(selectinload(Menu.options)))
+    menu = None
+    if menu_row is not None:
+        default = by_id.get(menu_row.default_queue_id or -1)
+        main = queues.get(service.slug) or next(iter(queues.values()), None)
+        if default or main:
+            menu = MenuInfo(
+                prompt_kind=menu_row.prompt_kind,
+                timeout_seconds=menu_row.timeout_seconds,
+                max_invalid=menu_row.max_invalid,
+                default_queue=default or main,  # type: ignore[arg-type]
+                options={o.digit: OptionInfo(
+                    digit=o.digit, label=o.label, action=o.action,
+                    queue=by_id.get(o.queue_id or -1), skill=o.skill,
+                    prompt_kind=o.prompt_kind, transfer_number=o.transfer_number,
+                    option_id=o.id,
+                ) for o in menu_row.options},
+            )
+    return ServiceInfo(
+        id=service.id, slug=service.slug, name=service.name, calendar=calendar,
+        sounds={p.kind: p.sound for p in service.prompts}, queues=queues, menu=menu,
+        hours_before_queue=service.hours_before_queue,
+        abandon_threshold_seconds=service.abandon_threshold_seconds,
+    )
+
+
+@dataclass(frozen=True)
+class OfficeLineInfo:
+    number: str
+    endpoint: str
+    rings: int
+    service_slug: str
+    queue_slug: str | None
 
 
 class ServiceDirectory:
-    """Looks services up by slug; read per call so admin changes apply to the next call."""
+    """Looks services up by slug or id."""
 
     def __init__(self, sessions: async_sessionmaker):
         self._sessions = sessions
@@ -58,3 +151,29 @@ class ServiceDirectory:
         async with self._sessions() as session:
             return await _load(session, Service.id == service_id)
 
+    async def notices(self, service_id: int, day: date,
+                      option_id: int | None = None) -> list[str]:
+        """Sound names of the notices valid on ``day`` (for one menu option, if given)."""
+        async with self._sessions() as session:
+            query = select(Notice.sound).where(
+                Notice.service_id == service_id, Notice.valid_from <= day,
+                Notice.valid_until >= day, Notice.sound.is_not(None),
+            ).order_by(Notice.valid_from, Notice.id)
+            if option_id is not None:
+                query = query.where((Notice.menu_option_id == option_id)
+                                    | Notice.menu_option_id.is_(None))
+            return [s for s in (await session.scalars(query)).all() if s]
+
+    async def office_line(self, number: str) -> OfficeLineInfo | None:
+        async with self._sessions() as session:
+            row = (await session.execute(
+                select(OfficeLine, Service.slug).join(Service, OfficeLine.service_id == Service.id)
+                .where(OfficeLine.number == number))).first()
+            if row is None:
+                return None
+            line, slug = row
+            queue_slug = None
+            if line.queue_id is not None:
+                queue_slug = await session.scalar(select(Queue.slug).where(
+                    Queue.id == line.queue_id))
+            return OfficeLineInfo(line.number, line.endpoint, line.rings, slug, queue_slug)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from models import Call
+from models import Call, Voicemail
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,31 @@ class CallRecords:
             await session.commit()
 
     async def ended(self, call_id: str, *, at: datetime, hung_up_by: str,
-                    cause: int | None, outcome: str) -> bool:
+                    cause: int | None, outcome: str, **extra: Any) -> bool:
         """Close the record once; return False if it was already closed."""
         async with self._sessions() as session:
             result = await session.execute(
                 update(Call).where(Call.id == call_id, Call.ended_at.is_(None)).values(
                     ended_at=at, hung_up_by=hung_up_by, hangup_cause=cause, outcome=outcome,
-                    flow_state="ended",
+                    flow_state="ended", **extra,
                 )
             )
             await session.commit()
             return bool(result.rowcount)
+
+    async def voicemail(self, *, call_id: str, service_id: int, recording: str,
+                        duration: int | None, at: datetime, reason: str,
+                        callback_requested: bool) -> None:
+        """A message the caller left, into the worklist of the service."""
+        async with self._sessions() as session:
+            call = await session.get(Call, call_id)
+            session.add(Voicemail(
+                call_id=call_id, service_id=service_id,
+                caller_number=call.caller_number if call else "", recorded_at=at,
+                audio_path=f"recording/{recording}.wav", duration_seconds=duration,
+                callback_requested=callback_requested, reason=reason,
+            ))
+            await session.commit()
 
     async def get(self, call_id: str) -> Call | None:
         async with self._sessions() as session:

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from centralino import database
+from centralino.cli_agents import agent
 from centralino.config import Settings, load_settings
 from centralino.errors import CentralinoError
 from centralino.render import write_config
@@ -222,6 +223,8 @@ def run(ctx: click.Context) -> None:
         sandbox.stop()
         click.echo("stopped")
 
+
+main.add_command(agent)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

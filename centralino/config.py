@@ -44,6 +44,14 @@ class Settings:
     ari_app: str = "centralino"
     #: Time zone in which office hours are decided.
     timezone: str = "Europe/Rome"
+    #: Italian ring cadence (tone, silence) in ms: "4 rings" lasts 16 s by default.
+    ring_on_ms: int = 1000
+    ring_off_ms: int = 4000
+    #: Longest voicemail, and the silence that ends one.
+    voicemail_max_seconds: int = 180
+    voicemail_max_silence_seconds: int = 10
+    #: How often queues are matched with agents even when nothing happened.
+    dispatch_poll_seconds: float = 2.0
     #: Seconds to wait for Asterisk to be fully booted.
     boot_timeout: float = 60.0
     log_level: str = "INFO"

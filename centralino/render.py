@@ -15,7 +15,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from ari_app.sanitize import did_variants, is_slug
+from ari_app.sanitize import clean_caller_name, did_variants, is_slug
 from centralino.config import Settings
 from centralino.credentials import Credentials
 from centralino.errors import ConfigError
@@ -24,6 +24,22 @@ from centralino.paths import ASTERISK_CONF_DIR, DIALPLAN_TEMPLATES_DIR
 # What may appear inside a rendered value: no newline, ';', '[', ',' or '$'.
 _CONF_VALUE = re.compile(r"[A-Za-z0-9_.:/@+=\-]*")
 
+#: Digest realm of agents' SIP accounts; pjsip.conf's ``default_realm`` says the same,
+#: and every stored HA1 digest was computed with it.
+SIP_REALM = "centralino"
+#: An agent's user name: it names pjsip objects and travels as a dialplan argument.
+AGENT_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
+#: Names already taken by Asterisk's own objects, or with a meaning to res_pjsip.
+RESERVED_USERNAMES = frozenset({
+    "carrier", "anonymous", "global", "system", "default", "transport-udp", "centralino",
+    "asterisk", "admin", "root", "agents", "agent-state",
+})
+_HA1 = re.compile(r"[0-9a-f]{32}")
+
+
+def is_agent_username(value: str) -> bool:
+    return bool(AGENT_USERNAME.fullmatch(value)) and value not in RESERVED_USERNAMES
+
 
 @dataclass(frozen=True)
 class ServicePlan:
@@ -31,6 +47,16 @@ class ServicePlan:
 
     slug: str
     dids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AgentAccount:
+    """What Asterisk needs to know of an agent: a SIP account, never a clear password."""
+
+    username: str
+    display_name: str
+    #: md5("username:centralino:password"), lower-case hex.
+    ha1: str
 
 
 @dataclass(frozen=True)
@@ -71,8 +97,12 @@ def _secret(value: object) -> _Secret:
     return _Secret(text)
 
 
+class _CallerName(str):
+    """A display name already reduced to letters, digits, spaces and . ' - (no quotes)."""
+
+
 def _conf_safe(value: object) -> str:
-    if isinstance(value, _Secret):
+    if isinstance(value, _Secret | _CallerName):
         return value
     text = str(value)
     if not _CONF_VALUE.fullmatch(text):
@@ -111,16 +141,36 @@ def _check_services(services: Iterable[ServicePlan]) -> list[ServicePlan]:
     return checked
 
 
+def _check_agents(agents: Iterable[AgentAccount]) -> list[AgentAccount]:
+    checked = []
+    seen: set[str] = set()
+    for agent in agents:
+        if not is_agent_username(agent.username):
+            raise ConfigError(f"agent user name {agent.username!r} is not a valid SIP account "
+                              "name (or is reserved)")
+        if agent.username in seen:
+            raise ConfigError(f"agent {agent.username} is configured twice")
+        if not _HA1.fullmatch(agent.ha1):
+            raise ConfigError(f"agent {agent.username}: the stored SIP digest is not an MD5 "
+                              "hex digest; remove the agent and add it again")
+        seen.add(agent.username)
+        # Rendered inside double quotes: whatever was stored, only a tame name gets there.
+        name = clean_caller_name(agent.display_name) or agent.username
+        checked.append(AgentAccount(agent.username, _CallerName(name), agent.ha1))
+    return checked
+
+
 def render_config(
     settings: Settings,
     credentials: Credentials,
     services: Iterable[ServicePlan],
     layout: InstanceLayout | None,
+    agents: Iterable[AgentAccount] = (),
 ) -> dict[str, str]:
     """Return file name → content for the whole Asterisk configuration."""
     plans = _check_services(services)
     context = {"settings": settings, "credentials": credentials, "services": plans,
-               "layout": layout}
+               "layout": layout, "agents": _check_agents(agents), "sip_realm": SIP_REALM}
     files: dict[str, str] = {}
     conf_env = _environment(ASTERISK_CONF_DIR)
     for source in sorted(ASTERISK_CONF_DIR.iterdir()):

@@ -19,13 +19,16 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from agi_scripts.agent_state import agent_state
 from agi_scripts.server import FastAgiServer
 from agi_scripts.service_open import service_open
 from ari_app.app import ControlPlane
 from ari_app.clock import Clock, utc_now
+from ari_app.flows.inbound import FlowSettings
 from ari_app.transport.ami import AmiLink
 from ari_app.transport.ari import AriClient
 from centralino import database, prompts
+from centralino.agents import agent_accounts
 from centralino.config import Settings
 from centralino.credentials import Credentials, load_or_create
 from centralino.errors import CentralinoError
@@ -92,7 +95,8 @@ async def record_prompts(sessions: async_sessionmaker, host_dir: Path) -> int:
 async def configure_asterisk(settings: Settings, sessions: async_sessionmaker,
                              layout: InstanceLayout | None) -> dict[str, str]:
     plans = await service_plans(sessions)
-    return render_config(settings, credentials_for(settings), plans, layout)
+    accounts = await agent_accounts(sessions)
+    return render_config(settings, credentials_for(settings), plans, layout, accounts)
 
 
 @dataclass
@@ -116,7 +120,7 @@ async def _health(request: web.Request) -> web.Response:
         "ari_connected": running.control_plane.connected.is_set(),
         "ami_logins": running.ami.logins,
         "database": db_ok,
-        "calls_in_progress": len(running.control_plane.calls),
+        "calls_in_progress": len(running.control_plane.active_calls),
     }
     return web.json_response(body, status=200 if db_ok else 503)
 
@@ -132,19 +136,28 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     creds = credentials_for(settings)
     ari = AriClient(f"http://{settings.bind_address}:{settings.ari_port}", creds.ari_user,
                     creds.ari_password, settings.ari_app)
-    plane = ControlPlane(ari, sessions, sounds_dir=sounds_dir, clock=clock)
+    plane = ControlPlane(
+        ari, sessions, sounds_dir=sounds_dir, clock=clock,
+        flow_settings=FlowSettings(
+            ring_on_ms=settings.ring_on_ms, ring_off_ms=settings.ring_off_ms,
+            voicemail_max_seconds=settings.voicemail_max_seconds,
+            voicemail_max_silence_seconds=settings.voicemail_max_silence_seconds),
+        dispatch_poll_seconds=settings.dispatch_poll_seconds)
     ami = AmiLink(settings.bind_address, settings.ami_port, creds.ami_user, creds.ami_secret,
                   on_relogin=plane.recover)
     agi = FastAgiServer()
     agi.route("service-open", service_open(plane.directory, clock))
+    agi.route("agent-state", agent_state(sessions, clock))
     app = web.Application()
     app.router.add_get("/health", _health)
     runner = web.AppRunner(app, access_log=None)
+    running = Running(plane, ami, agi, runner, agi_port=0)
+    app[RUNNING] = running
     await runner.setup()
     wanted_agi = settings.agi_port if agi_port is None else agi_port
     wanted_web = settings.web_port if web_port is None else web_port
     try:
-        bound_agi = await agi.start(settings.bind_address, wanted_agi)
+        running.agi_port = await agi.start(settings.bind_address, wanted_agi)
         await web.TCPSite(runner, settings.bind_address, wanted_web).start()
     except OSError as exc:
         await agi.close()
@@ -153,8 +166,6 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
             f"cannot listen on {settings.bind_address} (FastAGI port {wanted_agi}, web port "
             f"{wanted_web}): {exc.strerror}; is another Centralino running? Set agi_port/web_port"
         ) from None
-    running = Running(plane, ami, agi, runner, bound_agi)
-    app[RUNNING] = running
     events = asyncio.get_running_loop().create_task(plane.run(), name="ari-events")
     try:
         await ami.connect()

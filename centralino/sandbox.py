@@ -197,7 +197,10 @@ class Sandbox:
                                     "`centralino asterisk up`")
         for inner in (self.layout.etc, self.layout.varlib, self.layout.spool,
                       self.layout.run, self.layout.log, f"{self.layout.varlib}/keys",
-                      f"{self.layout.varlib}/sounds/custom"):
+                      f"{self.layout.varlib}/sounds/custom",
+                      # Asterisk writes into these but does not create them:
+                      f"{self.layout.spool}/recording", f"{self.layout.log}/cdr-csv",
+                      f"{self.layout.log}/cel-custom"):
             self.host_path(inner).mkdir(parents=True, exist_ok=True)
         write_config(files, self.host_path(self.layout.etc))
         # The prompts Asterisk plays live under astdatadir; custom ones per instance.

@@ -32,7 +32,7 @@ class OptionSeed:
     action: str
     queue_slug: str | None = None
     skill: str | None = None
-    message_text: str | None = None
+    prompt_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,16 @@ def _out_of_hours(opens: time, closes: time) -> str:
 
 EIGHT, FIVE_PM = time(8, 0), time(17, 0)
 
+#: Prompts every service has, in the same words unless an admin changes them.
+COMMON_PROMPTS = {
+    "goodbye": "Grazie per aver chiamato. Arrivederci.",
+    "invalid": "La scelta non è valida.",
+    "busy": "Tutti gli operatori sono occupati. Può lasciare un messaggio con il suo numero "
+            "dopo il segnale acustico: sarà richiamato al più presto.",
+    "voicemail": "Lasci un messaggio dopo il segnale acustico.",
+    "thanks": "Grazie, il suo messaggio è stato registrato. Arrivederci.",
+}
+
 SERVICES: tuple[ServiceSeed, ...] = (
     ServiceSeed(
         slug="agenzia-lavoro", name="Agenzia del Lavoro", dids=("800 264760",),
@@ -94,13 +104,12 @@ SERVICES: tuple[ServiceSeed, ...] = (
                     "Per prenotare un appuntamento per la presentazione delle domande di "
                     "contributo prema 2. Per altre informazioni resti in linea.",
         options=(
-            OptionSeed("1", "Orari degli uffici", "message",
-                       message_text="Gli uffici dell'Agenzia sono aperti al pubblico dal "
-                                    "lunedì al venerdì dalle 9 alle 12. Grazie per aver "
-                                    "chiamato, arrivederci."),
+            OptionSeed("1", "Orari degli uffici", "message", prompt_kind="hours"),
             OptionSeed("2", "Appuntamenti", "queue", queue_slug="apiae-appuntamenti"),
         ),
         default_queue_slug="apiae",
+        extra_prompts={"hours": "Gli uffici dell'Agenzia sono aperti al pubblico dal lunedì "
+                                "al venerdì dalle 9 alle 12."},
     ),
     ServiceSeed(
         slug="valutazione-ambientale", name="Servizio Valutazione Ambientale",
@@ -168,7 +177,7 @@ async def seed(session: AsyncSession) -> list[str]:
                                                  closes=spec.closes))
         prompts = {"welcome": spec.welcome,
                    "out_of_hours": _out_of_hours(spec.opens, spec.closes),
-                   "goodbye": "Grazie per aver chiamato. Arrivederci.",
+                   **COMMON_PROMPTS,
                    **spec.extra_prompts}
         if spec.menu_prompt:
             prompts["menu"] = spec.menu_prompt
@@ -179,13 +188,13 @@ async def seed(session: AsyncSession) -> list[str]:
         session.add(service)
         await session.flush()
         if spec.options:
-            menu = Menu(service_id=service.id, prompt_text=spec.menu_prompt,
+            menu = Menu(service_id=service.id, prompt_kind="menu",
                         default_queue_id=queues[spec.default_queue_slug or spec.slug].id)
             for option in spec.options:
                 menu.options.append(MenuOption(
                     digit=option.digit, label=option.label, action=option.action,
                     queue_id=queues[option.queue_slug].id if option.queue_slug else None,
-                    skill=option.skill, message_text=option.message_text,
+                    skill=option.skill, prompt_kind=option.prompt_kind,
                 ))
             session.add(menu)
     await session.commit()

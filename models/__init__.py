@@ -11,6 +11,7 @@ from models.service import (
     Menu,
     MenuOption,
     Notice,
+    OfficeLine,
     Prompt,
     Queue,
     Service,
@@ -21,6 +22,6 @@ from models.service import (
 __all__ = [
     "AGENT_PROFILES", "AGENT_STATES", "CALL_OUTCOMES", "MENU_ACTIONS", "ROUTING_STRATEGIES",
     "SERVICE_MODES", "Agent", "AgentSkill", "Base", "Call", "CallOffer", "Closure", "Menu",
-    "MenuOption", "Notice", "Prompt", "Queue", "Service", "ServiceDid", "ServiceWindow",
-    "UtcDateTime", "Voicemail", "agent_services",
+    "MenuOption", "Notice", "OfficeLine", "Prompt", "Queue", "Service", "ServiceDid",
+    "ServiceWindow", "UtcDateTime", "Voicemail", "agent_services",
 ]

@@ -35,6 +35,8 @@ class Agent(Base):
     state: Mapped[str] = mapped_column(String(16), default="logged_out")
     state_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     pause_reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: When a call last rang this agent (round-robin fairness).
+    last_offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: Comma-free list kept in its own table; loaded with the agent.
     skills: Mapped[list[AgentSkill]] = relationship(
         back_populates="agent", cascade="all, delete-orphan", lazy="selectin"

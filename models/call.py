@@ -16,7 +16,7 @@ CALL_OUTCOMES = (
     "voicemail",         # caller left a message
     "ivr_only",          # served by the IVR alone (e.g. APIAE option 1)
     "out_of_hours",      # arrived outside the service window
-    "overflow",          # overflowed from an office extension (set with the final outcome)
+    "office_answered",   # an office line answered before overflowing
     "hangup_before_queue",  # caller hung up during welcome or menu
     "failed",            # the PBX could not handle it (fallback taken)
 )
@@ -44,6 +44,8 @@ class Call(Base):
     queue_id: Mapped[int | None] = mapped_column(
         ForeignKey("queues.id", ondelete="SET NULL"), nullable=True
     )
+    #: How the caller left the queue: answered, timeout (wait limit), no_agents, abandoned.
+    queue_exit: Mapped[str | None] = mapped_column(String(16), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     transferred_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -55,6 +57,7 @@ class Call(Base):
     in_hours: Mapped[bool | None] = mapped_column(nullable=True)
     #: Where the call flow stands (see ari_app.flows); a restarted process resumes from it.
     flow_state: Mapped[str] = mapped_column(String(24), default="arrived")
+    #: Overflowed from an office line ("ricaduta"); the outcome says how it ended.
     overflow: Mapped[bool] = mapped_column(default=False)
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
     agent_id: Mapped[int | None] = mapped_column(
@@ -86,6 +89,8 @@ class CallOffer(Base):
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
     )
+    #: The agent leg's channel id (ours), to find it again after a restart.
+    channel_id: Mapped[str] = mapped_column(String(64), default="")
     ring_started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ring_stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: answered, no_answer, rejected, caller_gone
@@ -110,6 +115,8 @@ class Voicemail(Base):
     audio_path: Mapped[str] = mapped_column(String(400))
     duration_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     callback_requested: Mapped[bool] = mapped_column(default=False)
+    #: out_of_hours, no_agents, wait_limit
+    reason: Mapped[str] = mapped_column(String(16), default="out_of_hours")
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     handled_by: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), nullable=True

@@ -22,7 +22,8 @@ from models.base import Base, UtcDateTime
 SERVICE_MODES = ("auto", "open", "closed")
 ROUTING_STRATEGIES = ("longest_idle", "ring_all", "round_robin")
 MENU_ACTIONS = ("message", "queue", "voicemail", "transfer", "submenu")
-PROMPT_KINDS = ("welcome", "hours", "out_of_hours", "goodbye", "menu", "message", "notice_intro")
+PROMPT_KINDS = ("welcome", "hours", "out_of_hours", "goodbye", "menu", "invalid", "busy",
+                "voicemail", "thanks")
 
 
 class Service(Base):
@@ -41,6 +42,8 @@ class Service(Base):
     not_emergency_notice: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Whether Motorizzazione-style office-hours message plays before the queue.
     hours_before_queue: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A caller who hangs up in the queue within this many seconds is a short abandon.
+    abandon_threshold_seconds: Mapped[int] = mapped_column(Integer, default=10)
 
     dids: Mapped[list[ServiceDid]] = relationship(
         back_populates="service", cascade="all, delete-orphan", order_by="ServiceDid.did"
@@ -154,8 +157,8 @@ class Menu(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("menus.id", ondelete="CASCADE"), nullable=True
     )
-    prompt_text: Mapped[str] = mapped_column(Text, default="")
-    prompt_sound: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: Prompt (of the service) that reads the choices out.
+    prompt_kind: Mapped[str] = mapped_column(String(32), default="menu")
     timeout_seconds: Mapped[int] = mapped_column(Integer, default=5)
     max_invalid: Mapped[int] = mapped_column(Integer, default=2)
     #: Queue taken when the caller chooses nothing (or fails ``max_invalid`` times).
@@ -182,8 +185,8 @@ class MenuOption(Base):
     )
     #: Skill preferred when routing this choice (Trentino Digitale topics).
     skill: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    message_text: Mapped[str | None] = mapped_column(Text, nullable=True)
-    message_sound: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: For action "message": the service's prompt to play, then goodbye.
+    prompt_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     transfer_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
     submenu_id: Mapped[int | None] = mapped_column(
         ForeignKey("menus.id", ondelete="CASCADE"), nullable=True
@@ -195,6 +198,25 @@ class MenuOption(Base):
         CheckConstraint(f"action IN {MENU_ACTIONS!r}", name="action"),
         CheckConstraint("digit IN ('0','1','2','3','4','5','6','7','8','9','*','#')",
                         name="digit"),
+    )
+
+
+class OfficeLine(Base):
+    """An office's own number: rung first, overflowing to the contact center ("ricaduta")."""
+
+    __tablename__ = "office_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    #: The number callers dial, digits only (a DID like any other).
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    #: SIP account of the office phone that rings first.
+    endpoint: Mapped[str] = mapped_column(String(32))
+    #: Rings before the call overflows to the service's queue (the tender: 3rd-4th).
+    rings: Mapped[int] = mapped_column(Integer, default=4)
+    queue_id: Mapped[int | None] = mapped_column(
+        ForeignKey("queues.id", ondelete="SET NULL"), nullable=True
     )
 
 
@@ -213,6 +235,7 @@ class Queue(Base):
     wait_limit_seconds: Mapped[int] = mapped_column(Integer, default=300)
     wrapup_seconds: Mapped[int] = mapped_column(Integer, default=10)
     announce_position: Mapped[bool] = mapped_column(Boolean, default=False)
+    announce_every_seconds: Mapped[int] = mapped_column(Integer, default=30)
     service: Mapped[Service] = relationship(back_populates="queues")
 
     __table_args__ = (CheckConstraint(f"strategy IN {ROUTING_STRATEGIES!r}", name="strategy"),)

@@ -32,6 +32,12 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "CENTRALINO_AMI_PORT": os.environ.get("CENTRALINO_TEST_AMI_PORT", "35038"),
         "CENTRALINO_AGI_PORT": os.environ.get("CENTRALINO_TEST_AGI_PORT", "34573"),
         "CENTRALINO_WEB_PORT": os.environ.get("CENTRALINO_TEST_WEB_PORT", "38080"),
+        # Test callers send silence: Asterisk would trim it from a message and end
+        # the recording early, so silence detection is off for the suite.
+        "CENTRALINO_VOICEMAIL_MAX_SILENCE_SECONDS": "0",
+        # Short ring cadence: "1 ring" lasts 1 s, "2 rings" 3 s.
+        "CENTRALINO_RING_OFF_MS": "1000",
+        "CENTRALINO_DISPATCH_POLL_SECONDS": "0.5",
     }
     if os.environ.get("CENTRALINO_CHROOT"):
         env["CENTRALINO_CHROOT"] = os.environ["CENTRALINO_CHROOT"]

@@ -1,27 +1,40 @@
 """A citizen's call to a service number, from arrival to hang-up, as explicit states.
 
-States and the events each accepts::
+::
 
-    arrived ──start──▶ welcome ──playback done──▶ handed_off (voicemail)
-       │                  (in hours; queues come with the call-flow work)
-       └──start──▶ closed_message ──playback done──▶ handed_off (voicemail)
-    any state ──hangup──▶ ended
+    arrived ─▶ welcome ─▶ menu ──digit──▶ message ─▶ (goodbye) ended      ivr_only
+       │          │         │  └─────────▶ notices ─▶ queued
+       │          │         └─timeout / invalid twice─▶ queued
+       │          └─(no menu)─▶ hours ─▶ queued          (Motorizzazione)
+       │                                   queued ─agent answers─▶ connected ─▶ ended
+       │                                   queued ─no agents / wait limit─▶ busy ─▶ voicemail
+       └─(closed)─▶ closed_message ─▶ voicemail ─▶ (thanks) ended
+    any state ──caller hangs up──▶ ended;  any failure ──▶ handed_off (dialplan fallback)
 
-The flow decides; the ARI client and the record writer it is given do the I/O,
-so it runs the same against Asterisk or against a fake in a unit test.
+The flow decides; the ARI client, the record writer and the dispatcher it is
+given do the I/O. Events reach it one at a time from the call's own inbox.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from ari_app.agent_book import AgentBook
 from ari_app.clock import Clock
-from ari_app.directory import ServiceInfo
+from ari_app.directory import OptionInfo, QueueInfo, ServiceDirectory, ServiceInfo
+from ari_app.flows.menu import MenuSession
 from ari_app.hours import is_open
+from ari_app.queueing.dispatcher import Dispatcher, Waiting
 from ari_app.records import CallRecords
+from ari_app.routing import AgentView, classify_abandon, ring_timeout_seconds
+from ari_app.transport.ari import AriError, AriUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +46,50 @@ GREETING_VARIABLE = "CENTRALINO_VM_GREETING"
 class State(StrEnum):
     ARRIVED = "arrived"
     WELCOME = "welcome"
+    HOURS = "hours"
+    MENU = "menu"
+    MESSAGE = "message"
+    NOTICES = "notices"
+    QUEUED = "queued"
+    CONNECTED = "connected"
+    BUSY = "busy"
     CLOSED_MESSAGE = "closed_message"
+    VOICEMAIL = "voicemail"
+    GOODBYE = "goodbye"
     HANDED_OFF = "handed_off"
     ENDED = "ended"
 
 
-class Telephony(Protocol):
-    """The part of the ARI client a flow uses."""
-
-    async def answer(self, channel_id: str) -> None: ...
-    async def play(self, channel_id: str, media: list[str], playback_id: str,
-                   lang: str | None = "it") -> object: ...
-    async def set_variable(self, channel_id: str, name: str, value: str) -> None: ...
-    async def subscribe(self, event_source: str) -> None: ...
-    async def continue_in_dialplan(self, channel_id: str, *, context: str | None = None,
-                                   extension: str | None = None, priority: int | None = None,
-                                   label: str | None = None) -> None: ...
-    async def hangup(self, channel_id: str, reason: str = "normal") -> None: ...
-
-
 class InvalidTransition(Exception):
     """An event arrived that the call's current state does not accept."""
+
+
+@dataclass
+class FlowSettings:
+    """Durations, configurable so tests can run the real flows quickly."""
+
+    #: Ring cadence in ms (Italian: 1 s tone, 4 s silence).
+    ring_on_ms: int = 1000
+    ring_off_ms: int = 4000
+    voicemail_max_seconds: int = 180
+    voicemail_max_silence_seconds: int = 10
+
+
+@dataclass
+class Toolkit:
+    """Everything a call flow talks to; one per control plane."""
+
+    ari: Any
+    records: CallRecords
+    directory: ServiceDirectory
+    agents: AgentBook
+    dispatcher: Dispatcher
+    clock: Clock
+    sounds_dir: str
+    settings: FlowSettings = field(default_factory=FlowSettings)
+    #: Calls back into the control plane so agent legs' events reach this call.
+    alias_channel: Callable[[str, str], None] = lambda agent_channel, caller_channel: None
+    on_ended: Callable[[str], None] = lambda call_id: None
 
 
 @dataclass
@@ -62,94 +98,516 @@ class CallContext:
     channel_id: str
     service: ServiceInfo
     did: str
-    sounds_dir: str
+    caller_number: str = ""
+
+
+@dataclass
+class Offer:
+    offer_id: int
+    agent: AgentView
+    channel_id: str
 
 
 class InboundCall:
     """One caller's leg under our control."""
 
-    def __init__(self, ctx: CallContext, ari: Telephony, records: CallRecords, clock: Clock,
+    def __init__(self, ctx: CallContext, kit: Toolkit, post: Callable[[dict[str, Any]], None],
                  state: State = State.ARRIVED):
         self.ctx = ctx
-        self.ari = ari
-        self.records = records
-        self.clock = clock
+        self.kit = kit
+        self.post = post
         self.state = state
         self.in_hours: bool | None = None
+        self.queue: QueueInfo | None = None
+        self.skill: str | None = None
+        self.queue_entered_at: datetime | None = None
+        self.offers: dict[str, Offer] = {}   # agent channel id → offer
+        self.agent_channel: str | None = None
+        self.agent_id: int | None = None
+        self.menu: MenuSession | None = None
+        self.ivr_path: list[str] = []
+        self.voicemail_reason = "out_of_hours"
+        self.overflow = False
+        self._playlist: list[str] = []
+        self._after_playlist: Callable[[], Any] | None = None
         self._playback_id: str | None = None
+        self._playbacks = 0
+        self._offer_seq = 0
+        self._timer_seq = 0
+        self._timers: dict[str, int] = {}
+        self._timer_tasks: set[asyncio.Task[None]] = set()
         self._caller_hung_up = False
         self._hangup_cause: int | None = None
+        self._recording: str | None = None
+        self.outcome_override: str | None = None
+        self._recording_grace = False
+        self._grace_cause: int | None = None
+        self.left_message = False
+        self.hung_up_by: str | None = None
 
-    # -- transitions -----------------------------------------------------------
+    # -- plumbing ------------------------------------------------------------------
+    @property
+    def bridge_id(self) -> str:
+        """Derivable from the call id, so a restarted process finds the bridge again."""
+        return f"call-{self.ctx.call_id}"
+
+    @property
+    def ari(self) -> Any:
+        return self.kit.ari
+
     async def _move(self, event: str, to: State, allowed_from: tuple[State, ...]) -> None:
         if self.state not in allowed_from:
             raise InvalidTransition(f"call {self.ctx.call_id}: {event} in state {self.state}")
         log.info("call %s: %s -> %s -> %s", self.ctx.call_id, self.state, event, to)
         self.state = to
-        await self.records.update(self.ctx.call_id, flow_state=to.value)
+        await self.kit.records.update(self.ctx.call_id, flow_state=to.value)
 
     def _media(self, kind: str) -> list[str]:
         sound = self.ctx.service.sounds.get(kind)
-        return [f"sound:{self.ctx.sounds_dir}/{sound}"] if sound else []
+        return [self._sound(sound)] if sound else []
 
-    async def _play(self, kind: str) -> bool:
-        """Play a prompt of the service; False when it has no recording to play."""
-        media = self._media(kind)
-        if not media:
-            log.warning("call %s: service %s has no recorded %s prompt", self.ctx.call_id,
-                        self.ctx.service.slug, kind)
-            return False
-        self._playback_id = f"{self.ctx.call_id}-{kind}"
-        await self.ari.play(self.ctx.channel_id, media, self._playback_id)
-        return True
+    def _sound(self, name: str) -> str:
+        return f"sound:{self.kit.sounds_dir}/{name}"
 
-    # -- events ----------------------------------------------------------------
+    async def _play(self, media: list[str], then: Callable[[], Any]) -> None:
+        """Play media in order, then call ``then`` (also when there is nothing to play)."""
+        self._playlist = list(media)
+        self._after_playlist = then
+        await self._play_next()
+
+    async def _play_next(self) -> None:
+        if not self._playlist:
+            self._playback_id = None
+            then, self._after_playlist = self._after_playlist, None
+            if then is not None:
+                await then()
+            return
+        media = self._playlist.pop(0)
+        self._playbacks += 1
+        self._playback_id = f"{self.ctx.call_id}-p{self._playbacks}"
+        await self.ari.play(self.ctx.channel_id, [media], self._playback_id)
+
+    async def _stop_playing(self) -> None:
+        self._playlist = []
+        self._after_playlist = None
+        if self._playback_id is not None:
+            playback, self._playback_id = self._playback_id, None
+            try:
+                await self.ari.stop_playback(playback)
+            except AriError as exc:
+                if exc.status != 404:
+                    raise
+
+    def _start_timer(self, name: str, seconds: float) -> None:
+        """After ``seconds``, a Timer event for ``name`` enters the inbox (unless re-armed)."""
+        self._timer_seq += 1
+        token = self._timer_seq
+        self._timers[name] = token
+
+        async def fire() -> None:
+            await asyncio.sleep(seconds)
+            self.post({"type": "Timer", "name": name, "token": token})
+
+        task = asyncio.get_running_loop().create_task(fire())
+        self._timer_tasks.add(task)
+        task.add_done_callback(self._timer_tasks.discard)
+
+    def _cancel_timer(self, name: str) -> None:
+        self._timers.pop(name, None)
+
+    def cancel_timers(self) -> None:
+        self._timers.clear()
+        for task in list(self._timer_tasks):
+            task.cancel()
+
+    # -- arrival -------------------------------------------------------------------
     async def start(self) -> None:
         if self.state is not State.ARRIVED:
             raise InvalidTransition(f"call {self.ctx.call_id}: start in state {self.state}")
-        now = self.clock()
-        self.in_hours = is_open(self.ctx.service.calendar, now)
+        self.in_hours = is_open(self.ctx.service.calendar, self.kit.clock())
         await self.ari.answer(self.ctx.channel_id)
-        await self.records.update(self.ctx.call_id, pbx_answered_at=self.clock(),
-                                  in_hours=self.in_hours)
+        await self.kit.records.update(self.ctx.call_id, pbx_answered_at=self.kit.clock(),
+                                      in_hours=self.in_hours)
         if self.in_hours:
             await self._move("start", State.WELCOME, (State.ARRIVED,))
-            played = await self._play("welcome")
+            await self._play(self._media("welcome"), self._after_welcome)
         else:
+            self.voicemail_reason = "out_of_hours"
             await self._move("start", State.CLOSED_MESSAGE, (State.ARRIVED,))
-            played = await self._play("out_of_hours")
-        if not played:
-            await self._hand_off_to_voicemail()
+            await self._play(self._media("out_of_hours"), self._start_voicemail)
 
+    async def _after_welcome(self) -> None:
+        service = self.ctx.service
+        if service.menu is not None and service.menu.options:
+            await self._move("welcome_done", State.MENU, (State.WELCOME,))
+            self.menu = MenuSession(service.menu)
+            await self._offer_menu()
+        elif service.hours_before_queue and self._media("hours"):
+            await self._move("welcome_done", State.HOURS, (State.WELCOME,))
+            await self._play(self._media("hours"), self._queue_main)
+        else:
+            await self._queue_main()
+
+    async def _queue_main(self) -> None:
+        queue = self.ctx.service.main_queue
+        if queue is None:
+            await self._hand_off("no queue configured")
+            return
+        await self._enter_queue(queue, None)
+
+    # -- menu ----------------------------------------------------------------------
+    async def _offer_menu(self, invalid: bool = False) -> None:
+        assert self.menu is not None
+        media = self._media("invalid") if invalid else []
+        media += self._media(self.menu.menu.prompt_kind)
+        await self._play(media, self._arm_menu_timeout)
+
+    async def _arm_menu_timeout(self) -> None:
+        assert self.menu is not None
+        self._start_timer("menu", self.menu.menu.timeout_seconds)
+
+    async def on_dtmf(self, digit: str) -> None:
+        if self.state is not State.MENU or self.menu is None:
+            return  # digits outside the menu are ignored (e.g. while queued)
+        self._cancel_timer("menu")
+        await self._stop_playing()
+        decision = self.menu.on_digit(digit)
+        if decision.digit:
+            self.ivr_path.append(decision.digit)
+            await self.kit.records.update(self.ctx.call_id, ivr_path=">".join(self.ivr_path))
+        await self._apply_menu_decision(decision)
+
+    async def _apply_menu_decision(self, decision: Any) -> None:
+        if decision.kind == "retry":
+            await self._offer_menu(invalid=True)
+        elif decision.kind == "default":
+            assert self.menu is not None
+            await self._enter_queue(self.menu.menu.default_queue, None)
+        else:
+            await self._choose(decision.option)
+
+    async def _choose(self, option: OptionInfo) -> None:
+        if option.action == "message":
+            await self._move("choose", State.MESSAGE, (State.MENU,))
+            media = self._media(option.prompt_kind or "") + self._media("goodbye")
+            await self._play(media, self._finish_ivr_only)
+        elif option.action == "queue" and option.queue is not None:
+            notices = await self.kit.directory.notices(
+                self.ctx.service.id, self._local_today(), option.option_id)
+            await self._move("choose", State.NOTICES, (State.MENU,))
+            await self._play([self._sound(n) for n in notices],
+                             lambda: self._enter_queue(option.queue, option.skill))
+        elif option.action == "voicemail":
+            self.voicemail_reason = "choice"
+            await self._move("choose", State.BUSY, (State.MENU,))
+            await self._play(self._media("voicemail"), self._start_voicemail)
+        else:
+            assert self.menu is not None
+            await self._enter_queue(self.menu.menu.default_queue, None)
+
+    def _local_today(self) -> date:
+        return self.kit.clock().astimezone(ZoneInfo(self.ctx.service.calendar.timezone)).date()
+
+    async def _finish_ivr_only(self) -> None:
+        self.outcome_override = "ivr_only"
+        await self._hangup_caller()
+
+    async def _hangup_caller(self) -> None:
+        try:
+            await self.ari.hangup(self.ctx.channel_id)
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
+    # -- queue ---------------------------------------------------------------------
+    async def _enter_queue(self, queue: QueueInfo, skill: str | None) -> None:
+        self.queue, self.skill = queue, skill
+        now = self.kit.clock()
+        self.queue_entered_at = now
+        await self._move("enqueue", State.QUEUED, (State.WELCOME, State.HOURS, State.MENU,
+                                                     State.NOTICES))
+        await self.kit.records.update(self.ctx.call_id, queue_entered_at=now,
+                                      queue_id=queue.id, topic=skill)
+        await self._wait_in_queue(queue.wait_limit_seconds)
+
+    async def _wait_in_queue(self, wait_limit: float) -> None:
+        """Put (or keep) the caller in the call's bridge with music, and look for agents.
+
+        Idempotent, so that a call re-adopted after a restart in the middle of
+        this step ends up in the same place as one that never saw a restart.
+        """
+        if not await self._anyone_logged_in():
+            await self._to_busy_voicemail("no_agents")
+            return
+        bridge = await self.ari.get_bridge(self.bridge_id)
+        if bridge is None:
+            bridge = await self.ari.create_bridge(self.bridge_id, "mixing", self.bridge_id)
+        if self.ctx.channel_id not in bridge.get("channels", []):
+            await self.ari.add_channel(self.bridge_id, self.ctx.channel_id)
+        await self.ari.start_moh(self.bridge_id, bridge=True)
+        self._start_timer("wait_limit", wait_limit)
+        self._join_dispatcher()
+
+    def _join_dispatcher(self) -> None:
+        assert self.queue is not None and self.queue_entered_at is not None
+        self.kit.dispatcher.enqueue(Waiting(
+            call_id=self.ctx.call_id, service_id=self.ctx.service.id, queue=self.queue,
+            skill=self.skill, entered_at=self.queue_entered_at, post=self.post))
+
+    async def _anyone_logged_in(self) -> bool:
+        agents = await self.kit.agents.of_service(self.ctx.service.id)
+        return any(a.state != "logged_out" for a in agents)
+
+    async def on_offer(self, agents: list[AgentView]) -> None:
+        """The dispatcher found free agents: ring them."""
+        if self.state is not State.QUEUED or self._caller_hung_up:
+            for agent in agents:
+                self.kit.dispatcher.offer_ended(self.ctx.call_id, agent.agent_id,
+                                                let_ring=False)
+            return
+        assert self.queue is not None
+        timeout = ring_timeout_seconds(self.queue.rings_per_agent, self.kit.settings.ring_on_ms,
+                                       self.kit.settings.ring_off_ms)
+        for agent in agents:
+            self._offer_seq += 1
+            channel_id = f"{self.ctx.call_id}-a{self._offer_seq}"
+            offer_id = await self.kit.agents.offer_started(
+                self.ctx.call_id, agent.agent_id, channel_id, self.kit.clock())
+            self.offers[channel_id] = Offer(offer_id, agent, channel_id)
+            self.kit.alias_channel(channel_id, self.ctx.channel_id)
+            try:
+                await self.ari.originate(
+                    channel_id, f"PJSIP/{agent.username}", app_args=f"agent,{self.ctx.call_id}",
+                    caller_id=self._caller_id(), timeout=max(1, round(timeout)),
+                    originator=self.ctx.channel_id)
+            except (AriError, AriUnavailable) as exc:
+                log.warning("call %s: cannot ring %s (%s)", self.ctx.call_id, agent.username,
+                            exc)
+                await self._offer_over(channel_id, "failed")
+
+    def _caller_id(self) -> str:
+        return self.ctx.caller_number or "anonymous"
+
+    async def _offer_over(self, channel_id: str, result: str) -> None:
+        offer = self.offers.pop(channel_id, None)
+        if offer is None:
+            return
+        now = self.kit.clock()
+        await self.kit.agents.offer_ended(offer.offer_id, now, result)
+        if result != "answered":
+            await self.kit.agents.set_state(offer.agent.agent_id, "available", now,
+                                            only_if=("ringing",))
+        self.kit.dispatcher.offer_ended(self.ctx.call_id, offer.agent.agent_id,
+                                        let_ring=result in ("no_answer", "rejected", "failed"))
+
+    async def on_agent_answered(self, channel_id: str) -> None:
+        """An agent's leg entered Stasis: it was answered."""
+        offer = self.offers.get(channel_id)
+        if offer is None or self.state is not State.QUEUED:
+            await self._drop_leg(channel_id)
+            return
+        now = self.kit.clock()
+        self.cancel_timers()
+        self.kit.dispatcher.leave(self.ctx.call_id)
+        self.agent_channel, self.agent_id = channel_id, offer.agent.agent_id
+        await self._offer_over(channel_id, "answered")
+        for other in list(self.offers):
+            await self._drop_leg(other)
+            await self._offer_over(other, "caller_gone")
+        await self.ari.add_channel(self.bridge_id, channel_id)
+        await self.ari.stop_moh(self.bridge_id, bridge=True)
+        await self.kit.agents.set_state(offer.agent.agent_id, "on_call", now)
+        await self._move("agent_answered", State.CONNECTED, (State.QUEUED,))
+        await self.kit.records.update(self.ctx.call_id, answered_at=now, queue_exit="answered",
+                                      agent_id=offer.agent.agent_id)
+
+    async def on_agent_leg_gone(self, channel_id: str, cause: int | None) -> None:
+        """An agent's leg ended: before answering (no answer, busy) or after (hung up)."""
+        if channel_id in self.offers:
+            result = {17: "rejected", 21: "rejected"}.get(cause or 0, "no_answer")
+            await self._offer_over(channel_id, result)
+            return
+        if channel_id == self.agent_channel and self.state is State.CONNECTED:
+            self.hung_up_by = "agent"
+            await self._agent_to_wrapup()
+            await self._hangup_caller()
+
+    async def _drop_leg(self, channel_id: str) -> None:
+        try:
+            await self.ari.hangup(channel_id)
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
+    async def _agent_to_wrapup(self) -> None:
+        if self.agent_id is None or self.queue is None:
+            return
+        agent_id, self.agent_id = self.agent_id, None
+        now = self.kit.clock()
+        await self.kit.agents.set_state(agent_id, "wrapup", now, only_if=("on_call",))
+        self.kit.dispatcher.schedule_wrapup_end(agent_id, self.queue.wrapup_seconds)
+
+    async def _to_busy_voicemail(self, reason: str) -> None:
+        self.voicemail_reason = reason
+        await self.kit.records.update(
+            self.ctx.call_id, queue_exit="timeout" if reason == "wait_limit" else "no_agents")
+        self.kit.dispatcher.leave(self.ctx.call_id)
+        for channel_id in list(self.offers):
+            await self._drop_leg(channel_id)
+            await self._offer_over(channel_id, "caller_gone")
+        await self._move("no_agent", State.BUSY, (State.QUEUED,))
+        await self._leave_bridge()
+        await self._play(self._media("busy"), self._start_voicemail)
+
+    async def _leave_bridge(self) -> None:
+        try:
+            await self.ari.remove_channel(self.bridge_id, self.ctx.channel_id)
+        except AriError as exc:
+            if exc.status not in (404, 422):
+                raise
+        await self._destroy_bridge()
+
+    async def _destroy_bridge(self) -> None:
+        try:
+            await self.ari.destroy_bridge(self.bridge_id)
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
+    # -- voicemail -----------------------------------------------------------------
+    async def _start_voicemail(self) -> None:
+        await self._move("record", State.VOICEMAIL, (State.CLOSED_MESSAGE, State.BUSY))
+        self.resume_recording_name()
+        await self.ari.record(
+            self.ctx.channel_id, self._recording,
+            max_seconds=self.kit.settings.voicemail_max_seconds,
+            max_silence_seconds=self.kit.settings.voicemail_max_silence_seconds)
+
+    async def on_recording_finished(self, name: str, duration: int | None,
+                                    failed: bool = False) -> None:
+        if name != self._recording:
+            return
+        self._recording = None
+        if self._recording_grace:  # the caller hung up while recording: file it, then end
+            await self._file_voicemail(name, duration, failed)
+            await self._finish(self._grace_cause)
+            return
+        await self._file_voicemail(name, duration, failed)
+        if not self._caller_hung_up and self.state is State.VOICEMAIL:
+            await self._move("recorded", State.GOODBYE, (State.VOICEMAIL,))
+            await self._play(self._media("thanks"), self._hangup_caller)
+
+    async def _file_voicemail(self, name: str, duration: int | None, failed: bool) -> None:
+        # Even an empty message is filed: the caller's number is what lets an agent call
+        # back. Duration None: found after a restart, length unknown.
+        if not failed:
+            await self.kit.records.voicemail(
+                call_id=self.ctx.call_id, service_id=self.ctx.service.id, recording=name,
+                duration=duration, at=self.kit.clock(), reason=self.voicemail_reason,
+                callback_requested=self.voicemail_reason in ("no_agents", "wait_limit"))
+            self.left_message = True
+
+    # -- timers --------------------------------------------------------------------
+    async def on_timer(self, name: str, token: int) -> None:
+        if self._timers.get(name) != token:
+            return  # re-armed or cancelled meanwhile
+        del self._timers[name]
+        if name == "menu" and self.state is State.MENU and self.menu is not None:
+            await self._apply_menu_decision(self.menu.on_timeout())
+        elif name == "wait_limit" and self.state is State.QUEUED:
+            await self._to_busy_voicemail("wait_limit")
+        elif name == "recording_grace" and self._recording is not None:
+            await self._resume_recording()  # files what Asterisk stored, if anything
+            await self._finish(self._grace_cause)
+
+    # -- playback ------------------------------------------------------------------
     async def on_playback_finished(self, playback_id: str) -> None:
         if playback_id != self._playback_id or self._caller_hung_up:
             return  # an older prompt's end, or the caller is leaving anyway
-        self._playback_id = None
-        if self.state in (State.WELCOME, State.CLOSED_MESSAGE):
-            # No queue yet: the service's voicemail takes the call, as it does
-            # when no agent is logged in.
-            await self._hand_off_to_voicemail()
+        await self._play_next()
 
     async def resume_after_prompt(self) -> None:
-        """After a restart: the prompt's end may have passed unseen; move the caller on."""
+        """After a restart: a prompt's end may have passed unseen; move the caller on."""
         self._playback_id = None
-        await self._hand_off_to_voicemail()
+        if self.state is State.WELCOME:
+            await self._after_welcome()
+        elif self.state is State.MENU and self.ctx.service.menu is not None:
+            self.menu = MenuSession(self.ctx.service.menu)
+            await self._arm_menu_timeout()
+        elif self.state in (State.HOURS, State.NOTICES):
+            await self._queue_main()
+        elif self.state in (State.CLOSED_MESSAGE, State.BUSY):
+            await self._start_voicemail()
+        elif self.state in (State.MESSAGE, State.GOODBYE):
+            await self._hangup_caller()
 
-    async def _hand_off_to_voicemail(self) -> None:
-        await self._move("hand_off", State.HANDED_OFF, (State.WELCOME, State.CLOSED_MESSAGE))
-        # Keep hearing about the channel after it leaves Stasis, to close the record.
+    async def resume(self, live: dict[str, Any]) -> None:
+        """Re-adopted after a restart: carry on from the recorded state."""
+        if self.state is State.ARRIVED:
+            await self.start()
+        elif self.state is State.QUEUED:
+            for leg in list(self.offers):
+                if leg not in live:
+                    await self._offer_over(leg, "no_answer")
+                elif live[leg].get("state") == "Up":
+                    await self.on_agent_answered(leg)  # answered while we were away
+                    return
+            if self.queue is not None and self.queue_entered_at is not None:
+                waited = (self.kit.clock() - self.queue_entered_at).total_seconds()
+                await self._wait_in_queue(max(0.0, self.queue.wait_limit_seconds - waited))
+            else:
+                await self._queue_main()
+        elif self.state is State.CONNECTED:
+            if self.agent_channel not in live:
+                self.hung_up_by = "agent"
+                await self._agent_to_wrapup()
+                await self._hangup_caller()
+        elif self.state is State.VOICEMAIL:
+            await self._resume_recording()
+        elif self.state is State.HANDED_OFF:
+            await self.ari.subscribe(f"channel:{self.ctx.channel_id}")
+        else:
+            await self.resume_after_prompt()
+
+    def resume_recording_name(self) -> None:
+        """A re-adopted call in voicemail: its recording is named after the call."""
+        self._recording = f"voicemail-{self.ctx.call_id}"
+
+    async def _resume_recording(self) -> None:
+        """A recording still running goes on; one that ended unseen is filed now."""
+        self.resume_recording_name()
+        if await self.ari.live_recording(self._recording) is None:
+            stored = await self.ari.stored_recording(self._recording) is not None
+            await self.on_recording_finished(self._recording, None, failed=not stored)
+
+    # -- hand-off and hang-up ------------------------------------------------------
+    async def _hand_off(self, why: str) -> None:
+        """Give the caller back to dialplan (the service's voicemail)."""
+        log.warning("call %s: handing off to dialplan: %s", self.ctx.call_id, why)
+        self.cancel_timers()
+        self.kit.dispatcher.leave(self.ctx.call_id)
+        self.state = State.HANDED_OFF
+        await self.kit.records.update(self.ctx.call_id, flow_state=State.HANDED_OFF.value)
         await self.ari.subscribe(f"channel:{self.ctx.channel_id}")
         await self.ari.set_variable(self.ctx.channel_id, NEXT_VARIABLE, "voicemail")
-        # In hours, the caller is told operators are busy; otherwise "unavailable".
         await self.ari.set_variable(self.ctx.channel_id, GREETING_VARIABLE,
                                     "b" if self.in_hours else "u")
         await self.ari.continue_in_dialplan(self.ctx.channel_id)
 
     def outcome(self) -> str:
+        """How the call ended, in the terms the SLA figures count."""
+        if self.outcome_override:
+            return self.outcome_override
+        if self.agent_channel is not None:
+            return "answered"
         if self.in_hours is False:
-            return "out_of_hours"
-        if self.state is State.HANDED_OFF:
+            return "out_of_hours"  # outside the window, message or not
+        if self.left_message or self.state is State.HANDED_OFF:
             return "voicemail"
+        if self.queue_entered_at is not None:
+            # Waited for an operator and left without one: the 10-second rule decides.
+            return classify_abandon(self.queue_entered_at, self.kit.clock(),
+                                    self.ctx.service.abandon_threshold_seconds)
         return "hangup_before_queue"
 
     def on_hangup_request(self, soft: bool, cause: int | None) -> None:
@@ -159,18 +617,51 @@ class InboundCall:
             self._hangup_cause = cause
 
     async def on_stasis_end(self) -> None:
-        """The channel left our application: on purpose (hand-off) or because it hung up."""
+        """The caller's channel left our application: on purpose (hand-off) or hung up."""
         if self.state not in (State.HANDED_OFF, State.ENDED):
-            # Once out of Stasis we hear nothing more of an unsubscribed channel.
             await self.on_hangup(self._hangup_cause)
 
     async def on_hangup(self, cause: int | None) -> None:
-        """The caller's channel is gone: close the record (once)."""
+        """The caller's channel is gone: release everything and close the record once."""
+        if self.state is State.ENDED:
+            return
+        if self._recording is not None and not self._recording_grace:
+            # The message being recorded is saved as the channel goes; its
+            # RecordingFinished may come after the hang-up. Wait for it briefly.
+            self._recording_grace = True
+            self._grace_cause = cause
+            self._start_timer("recording_grace", 3.0)
+            return
+        await self._finish(cause)
+
+    async def _finish(self, cause: int | None) -> None:
         if self.state is State.ENDED:
             return
         outcome = self.outcome()
-        hung_up_by = "caller" if self._caller_hung_up else "system"
+        hung_up_by = self.hung_up_by or ("caller" if self._caller_hung_up else "system")
         log.info("call %s: %s -> hangup -> ended (%s)", self.ctx.call_id, self.state, outcome)
+        previous = self.state
         self.state = State.ENDED
-        await self.records.ended(self.ctx.call_id, at=self.clock(), hung_up_by=hung_up_by,
-                                 cause=cause, outcome=outcome)
+        self.cancel_timers()
+        self.kit.dispatcher.leave(self.ctx.call_id)
+        for channel_id in list(self.offers):
+            await self._safely(self._drop_leg(channel_id))
+            await self._offer_over(channel_id, "caller_gone")
+        if previous is State.CONNECTED:
+            if self.agent_channel is not None and hung_up_by != "agent":
+                await self._safely(self._drop_leg(self.agent_channel))
+            await self._agent_to_wrapup()
+        if previous in (State.QUEUED, State.CONNECTED):
+            await self._safely(self._destroy_bridge())
+        extra = {"queue_exit": "abandoned"} if previous is State.QUEUED else {}
+        await self.kit.records.ended(self.ctx.call_id, at=self.kit.clock(),
+                                     hung_up_by=hung_up_by, cause=cause, outcome=outcome,
+                                     **extra)
+        self.kit.on_ended(self.ctx.call_id)
+
+    @staticmethod
+    async def _safely(step: Any) -> None:
+        try:
+            await step
+        except (AriError, AriUnavailable) as exc:
+            log.info("cleanup step skipped: %s", exc)

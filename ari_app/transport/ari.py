@@ -145,6 +145,14 @@ class AriClient:
     async def get_application(self) -> Event:
         return await self.request("GET", f"/applications/{_q(self.app)}")
 
+    async def reload_module(self, name: str) -> None:
+        """Reload one module's configuration (``res_pjsip.so``, ``pbx_config.so``).
+
+        Asterisk keeps running and calls stay up; 404 if the module is not loaded,
+        409 if it refused the reload.
+        """
+        await self.request("PUT", f"/asterisk/modules/{_q(name)}")
+
     async def subscribe(self, event_source: str) -> None:
         """Keep receiving a channel's events after it leaves Stasis (e.g. for voicemail)."""
         await self.request("POST", f"/applications/{_q(self.app)}/subscription",
@@ -158,6 +166,9 @@ class AriClient:
                             name: str = "") -> Event:
         return await self.request("POST", f"/bridges/{_q(bridge_id)}",
                                   params={"type": bridge_type, "name": name or bridge_id})
+
+    async def get_bridge(self, bridge_id: str) -> Event | None:
+        return await self._get_or_none(f"/bridges/{_q(bridge_id)}")
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.request("DELETE", f"/bridges/{_q(bridge_id)}")
@@ -178,6 +189,38 @@ class AriClient:
     async def stop_moh(self, target: str, *, bridge: bool = False) -> None:
         kind = "bridges" if bridge else "channels"
         await self.request("DELETE", f"/{kind}/{_q(target)}/moh")
+
+    async def record(self, channel_id: str, name: str, *, max_seconds: int = 180,
+                     max_silence_seconds: int = 10, beep: bool = True,
+                     terminate_on: str = "#") -> Event:
+        """Record what the caller says into ``recording/NAME.wav`` under Asterisk's spool."""
+        return await self.request("POST", f"/channels/{_q(channel_id)}/record", params={
+            "name": name, "format": "wav", "maxDurationSeconds": max_seconds,
+            "maxSilenceSeconds": max_silence_seconds, "beep": beep,
+            "terminateOn": terminate_on, "ifExists": "overwrite",
+        })
+
+    async def live_recording(self, name: str) -> Event | None:
+        return await self._get_or_none(f"/recordings/live/{_q(name)}")
+
+    async def stored_recording(self, name: str) -> Event | None:
+        return await self._get_or_none(f"/recordings/stored/{_q(name)}")
+
+    async def _get_or_none(self, path: str) -> Event | None:
+        try:
+            return await self.request("GET", path)
+        except AriError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def get_endpoint(self, technology: str, resource: str) -> Event | None:
+        try:
+            return await self.request("GET", f"/endpoints/{_q(technology)}/{_q(resource)}")
+        except AriError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     async def ring(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{_q(channel_id)}/ring")

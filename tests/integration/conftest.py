@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ari_app.clock import ShiftedClock
+from ari_app.directory import ServiceInfo
 from centralino.cli import sounds_dir_in
 from centralino.config import Settings
 from centralino.runtime import (
@@ -32,7 +33,7 @@ from centralino.runtime import (
     record_prompts,
 )
 from centralino.sandbox import Sandbox
-from models import Call, Prompt
+from models import Call, Menu, Prompt, Voicemail
 from tests.support.sipua import SipUA
 
 ROME = ZoneInfo("Europe/Rome")
@@ -47,15 +48,21 @@ SHORT_PROMPTS = {
     "goodbye": "Arrivederci.",
     "hours": "Orari.",
     "menu": "Scelga.",
+    "invalid": "Non valida.",
+    "busy": "Occupati.",
+    "voicemail": "Messaggio.",
+    "thanks": "Grazie.",
 }
 
 T = TypeVar("T")
 
 
 async def shorten_prompts(sessions: async_sessionmaker) -> None:
+    """Short prompts and a 1-second menu timeout: the real flows, quickly."""
     async with sessions() as session:
         for kind, text in SHORT_PROMPTS.items():
             await session.execute(update(Prompt).where(Prompt.kind == kind).values(text=text))
+        await session.execute(update(Menu).values(timeout_seconds=1))
         await session.commit()
 
 
@@ -103,6 +110,33 @@ class Plane:
     def events_of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == kind]
 
+    def heard(self, sound: str | None) -> bool:
+        """Whether a playback of this recorded prompt started."""
+        return bool(sound) and any(sound in e["playback"].get("media_uri", "")
+                                   for e in self.events_of("PlaybackStarted"))
+
+    async def voicemails(self, call_id: str) -> list[Voicemail]:
+        async with self.sessions() as session:
+            return list((await session.scalars(
+                select(Voicemail).where(Voicemail.call_id == call_id))).all())
+
+    async def ended_record(self, caller: str, timeout: float = 10) -> Call:
+        async def probe() -> Call | None:
+            record = await self.call_record(caller_number=caller)
+            return record if record is not None and record.ended_at is not None else None
+
+        return await eventually(probe, timeout, f"the record of the call from {caller} to close")
+
+    async def record_in_state(self, caller: str, state: str, timeout: float = 10) -> Call:
+        async def probe() -> Call | None:
+            record = await self.call_record(caller_number=caller)
+            return record if record is not None and record.flow_state == state else None
+
+        return await eventually(probe, timeout, f"the call from {caller} to reach {state}")
+
+    async def service(self, slug: str) -> ServiceInfo | None:
+        return await self.running.control_plane.directory.get(slug)
+
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 5.0,
                      what: str = "condition") -> T:
@@ -149,7 +183,7 @@ async def plane(plane_database, asterisk: Sandbox) -> AsyncIterator[Plane]:
 
 
 async def _no_calls(running: Running) -> bool:
-    return not running.control_plane.calls
+    return not running.control_plane.active_calls
 
 
 @pytest.fixture(scope="session")

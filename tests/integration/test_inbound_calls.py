@@ -1,4 +1,4 @@
-"""A citizen's call over real SIP: it enters the control plane and leaves a complete record."""
+"""A citizen's call over real SIP: what they hear, where the call lands, what is recorded."""
 
 from __future__ import annotations
 
@@ -16,25 +16,21 @@ pytestmark = pytest.mark.asterisk
 SEEDED_DIDS = [(spec.slug, did.replace(" ", "")) for spec in SERVICES for did in spec.dids]
 
 
-async def _ended_record(plane: Plane, caller: str):
-    async def probe():
-        record = await plane.call_record(caller_number=caller)
-        return record if record is not None and record.ended_at is not None else None
-
-    return await eventually(probe, 10, f"the record of the call from {caller} to close")
+async def _true(value):
+    return value
 
 
 @pytest.mark.parametrize(("slug", "did"), SEEDED_DIDS)
 async def test_given_service_in_hours_when_citizen_calls_did_then_welcome_and_full_record(
         plane: Plane, carrier: SipUA, slug: str, did: str):
     caller = f"04619{did[-5:]}"
+    service = await plane.service(slug)
     call = await carrier.call(did_uri(plane.settings, did), from_user=caller)
     await call.wait_state("CONFIRMED", timeout=5)
-    await eventually(lambda: _async(plane.events_of("PlaybackStarted")), 5, "the welcome")
+    await eventually(lambda: _true(plane.heard(service.sounds["welcome"])), 5, "the welcome")
     await call.hangup()
-    record = await _ended_record(plane, caller)
+    record = await plane.ended_record(caller)
 
-    service = await plane.running.control_plane.directory.get(slug)
     assert record.service_id == service.id
     assert record.did == did
     assert record.in_hours is True
@@ -42,51 +38,107 @@ async def test_given_service_in_hours_when_citizen_calls_did_then_welcome_and_fu
     assert record.hung_up_by == "caller"
     assert record.outcome == "hangup_before_queue"
     assert record.flow_state == "ended"
-    started = [e for e in plane.events_of("PlaybackStarted")
-               if e["playback"]["id"] == f"{record.id}-welcome"]
-    assert started, "the caller heard no welcome"
-    assert service.sounds["welcome"] in started[0]["playback"]["media_uri"]
+    assert record.queue_entered_at is None
 
 
-async def _async(value):
-    return value
-
-
-async def test_given_welcome_heard_when_no_agent_then_voicemail_takes_the_call(
-        plane: Plane, carrier: SipUA):
-    call = await carrier.call(did_uri(plane.settings, "0461497300"), from_user="0461000001")
+async def test_given_no_agent_logged_in_when_caller_queues_then_busy_message_and_voicemail(
+        plane: Plane, carrier: SipUA, asterisk):
+    service = await plane.service("agenzia-lavoro")
+    call = await carrier.call(did_uri(plane.settings, "800264760"), from_user="0461000001")
     await call.wait_state("CONFIRMED", timeout=5)
-
-    async def handed_off():
-        record = await plane.call_record(caller_number="0461000001")
-        return record if record and record.flow_state == "handed_off" else None
-
-    await eventually(handed_off, 10, "the hand-off to voicemail")
-    await asyncio.sleep(1.0)  # the caller hears the voicemail greeting
+    record = await plane.record_in_state("0461000001", "voicemail")
+    assert plane.heard(service.sounds["busy"])
+    await asyncio.sleep(2.5)  # the caller speaks after the beep
     await call.hangup()
-    record = await _ended_record(plane, "0461000001")
+    record = await plane.ended_record("0461000001")
+    assert record.queue_entered_at is not None
+    assert record.queue_id == service.main_queue.id
     assert record.outcome == "voicemail"
-    assert record.hung_up_by == "caller"
-    finished = [e for e in plane.events_of("PlaybackFinished")
-                if e["playback"]["id"] == f"{record.id}-welcome"]
-    assert finished and finished[0]["playback"]["state"] == "done"
+    [message] = await eventually(lambda: plane.voicemails(record.id), 5, "the voicemail row")
+    assert message.reason == "no_agents" and message.callback_requested
+    assert message.caller_number == "0461000001"
+    assert message.duration_seconds is not None and message.duration_seconds >= 1
+    audio = asterisk.host_path(f"{asterisk.layout.spool}/{message.audio_path}")
+    assert audio.exists() and audio.stat().st_size > 1000
 
 
-async def test_given_saturday_night_when_citizen_calls_then_out_of_hours_message(
+async def test_given_saturday_night_when_citizen_calls_then_hours_message_and_voicemail(
         plane: Plane, carrier: SipUA):
     plane.clock.travel_to(OUT_OF_HOURS)
+    service = await plane.service("agenzia-lavoro")
     call = await carrier.call(did_uri(plane.settings, "800264760"), from_user="0461000002")
     await call.wait_state("CONFIRMED", timeout=5)
-
-    async def closed_message():
-        return [e for e in plane.events_of("PlaybackStarted")
-                if e["playback"]["id"].endswith("-out_of_hours")]
-
-    await eventually(closed_message, 5, "the out-of-hours message")
+    await plane.record_in_state("0461000002", "voicemail")
+    assert plane.heard(service.sounds["out_of_hours"])
+    assert not plane.heard(service.sounds["welcome"])
+    await asyncio.sleep(2)
     await call.hangup()
-    record = await _ended_record(plane, "0461000002")
+    record = await plane.ended_record("0461000002")
     assert record.in_hours is False
     assert record.outcome == "out_of_hours"
+    [message] = await eventually(lambda: plane.voicemails(record.id), 5, "the voicemail row")
+    assert message.reason == "out_of_hours" and not message.callback_requested
+
+
+async def test_given_apiae_when_caller_presses_1_then_office_hours_and_goodbye_ivr_only(
+        plane: Plane, carrier: SipUA):
+    service = await plane.service("apiae")
+    call = await carrier.call(did_uri(plane.settings, "0461497300"), from_user="0461000010")
+    await call.wait_state("CONFIRMED", timeout=5)
+    await plane.record_in_state("0461000010", "menu")
+    await call.send_dtmf("1")
+    disconnected = await call.wait_disconnected(timeout=10)  # the IVR hangs up after goodbye
+    assert disconnected["state"] == "DISCONNECTED"
+    record = await plane.ended_record("0461000010")
+    assert record.ivr_path == "1"
+    assert record.outcome == "ivr_only"
+    assert record.hung_up_by == "system"
+    assert record.queue_entered_at is None
+    assert plane.heard(service.sounds["hours"]) and plane.heard(service.sounds["goodbye"])
+
+
+async def test_given_apiae_when_caller_presses_2_then_appointments_queue(
+        plane: Plane, carrier: SipUA):
+    service = await plane.service("apiae")
+    call = await carrier.call(did_uri(plane.settings, "0461497300"), from_user="0461000011")
+    await call.wait_state("CONFIRMED", timeout=5)
+    await plane.record_in_state("0461000011", "menu")
+    await call.send_dtmf("2")
+    record = await plane.record_in_state("0461000011", "voicemail")  # nobody logged in
+    await call.hangup()
+    assert record.ivr_path == "2"
+    assert record.queue_id == service.queues["apiae-appuntamenti"].id
+
+
+@pytest.mark.parametrize(("digits", "expected_path"), [("", ""), ("77", "")])
+async def test_given_apiae_when_no_choice_or_invalid_twice_then_information_queue(
+        plane: Plane, carrier: SipUA, digits: str, expected_path: str):
+    caller = f"046100002{len(digits)}"
+    service = await plane.service("apiae")
+    call = await carrier.call(did_uri(plane.settings, "0461497300"), from_user=caller)
+    await call.wait_state("CONFIRMED", timeout=5)
+    await plane.record_in_state(caller, "menu")
+    for digit in digits:
+        await asyncio.sleep(0.3)
+        await call.send_dtmf(digit)
+    record = await plane.record_in_state(caller, "voicemail")
+    await call.hangup()
+    assert record.queue_id == service.queues["apiae"].id
+    assert record.ivr_path == expected_path
+    if digits:
+        assert plane.heard(service.sounds["invalid"])
+
+
+async def test_given_trentino_digitale_when_caller_presses_3_then_topic_recorded(
+        plane: Plane, carrier: SipUA):
+    call = await carrier.call(did_uri(plane.settings, "800228040"), from_user="0461000030")
+    await call.wait_state("CONFIRMED", timeout=5)
+    await plane.record_in_state("0461000030", "menu")
+    await call.send_dtmf("3")
+    record = await plane.record_in_state("0461000030", "voicemail")
+    await call.hangup()
+    assert record.ivr_path == "3"
+    assert record.topic == "geocartografico"
 
 
 async def test_given_number_we_do_not_serve_then_refused_and_nothing_recorded(
@@ -120,7 +172,7 @@ async def test_given_caller_id_full_of_quotes_and_dialplan_then_stored_safely(
     )
     await call.wait_state("CONFIRMED", timeout=5)
     await call.hangup()
-    record = await _ended_record(plane, "5000039123")
+    record = await plane.ended_record("5000039123")
     assert record.caller_number == "5000039123"
     assert all(ch.isalnum() or ch in " .'-" for ch in record.caller_name)
     assert "System" in record.caller_name  # kept as harmless text

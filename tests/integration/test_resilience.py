@@ -54,29 +54,26 @@ async def _async(value):
     return value
 
 
-async def test_given_caller_in_voicemail_when_control_plane_restarts_and_caller_leaves_then_record_closed(  # noqa: E501
+async def test_given_caller_leaving_a_message_when_control_plane_restarts_then_message_filed(
         plane_database, asterisk, carrier: SipUA):
     settings, sessions = plane_database
     clock = ShiftedClock(IN_HOURS)
     async with running_plane(settings, sessions, asterisk, clock) as plane:
-        call = await carrier.call(did_uri(settings, "800228040"), from_user="0461000101")
+        call = await carrier.call(did_uri(settings, "800264760"), from_user="0461000101")
         await call.wait_state("CONFIRMED", timeout=5)
-        await eventually(lambda: _handed_off(plane, "0461000101"), 10, "the hand-off")
-    # The control plane is gone; the caller is still in voicemail, then hangs up.
-    await asyncio.sleep(0.5)
+        record = await plane.record_in_state("0461000101", "voicemail")
+    # The control plane is gone; the caller goes on speaking, then hangs up.
+    await asyncio.sleep(2.0)
     assert not call.disconnected
     await call.hangup()
     await call.wait_disconnected()
-    record = await _record(sessions, "0461000101")
-    assert record.ended_at is None  # nobody was there to see it
+    assert (await _record(sessions, "0461000101")).ended_at is None  # nobody saw it
     async with running_plane(settings, sessions, asterisk, clock) as plane:
-        async def closed():
-            r = await plane.call_record(caller_number="0461000101")
-            return r if r.ended_at else None
-
-        record = await eventually(closed, 10, "recovery to close the record")
+        record = await plane.ended_record("0461000101")
+        messages = await eventually(lambda: plane.voicemails(record.id), 5, "the message")
     assert record.outcome == "voicemail"
     assert record.flow_state == "ended"
+    assert len(messages) == 1 and messages[0].reason == "no_agents"
 
 
 async def test_given_caller_hearing_welcome_when_control_plane_restarts_then_call_is_re_adopted(
@@ -86,23 +83,19 @@ async def test_given_caller_hearing_welcome_when_control_plane_restarts_then_cal
     async with running_plane(settings, sessions, asterisk, clock) as plane:
         call = await carrier.call(did_uri(settings, "0461493704"), from_user="0461000102")
         await call.wait_state("CONFIRMED", timeout=5)
-        await eventually(lambda: _async(plane.events_of("PlaybackStarted")), 5, "the welcome")
+        await plane.record_in_state("0461000102", "welcome")
     # Down while the caller is in our application: the channel stays in Stasis.
     await asyncio.sleep(1.5)
     assert not call.disconnected
     async with running_plane(settings, sessions, asterisk, clock) as plane:
-        record = await eventually(lambda: _handed_off(plane, "0461000102"), 10,
-                                  "the re-adopted call to move on to voicemail")
+        # Re-adopted: the welcome is over, so on to the queue (nobody there: voicemail).
+        await plane.record_in_state("0461000102", "voicemail")
         assert not call.disconnected
         await call.hangup()
-
-        async def closed():
-            r = await plane.call_record(caller_number="0461000102")
-            return r if r.ended_at else None
-
-        record = await eventually(closed, 10, "the record to close")
+        record = await plane.ended_record("0461000102")
     assert record.outcome == "voicemail"
     assert record.hung_up_by == "caller"
+    assert record.queue_entered_at is not None
 
 
 async def test_given_handler_fails_then_call_goes_to_the_fallback_not_silence(
@@ -125,11 +118,6 @@ async def test_given_handler_fails_then_call_goes_to_the_fallback_not_silence(
 
     record = await eventually(closed, 10, "the record to close")
     assert record.flow_state == "ended"
-
-
-async def _handed_off(plane: Plane, caller: str):
-    record = await plane.call_record(caller_number=caller)
-    return record if record and record.flow_state == "handed_off" else None
 
 
 async def _record(sessions, caller: str):

@@ -1,0 +1,139 @@
+"""Matches callers waiting in queues with free agents, oldest caller first.
+
+The dispatcher only decides and tells: it posts an ``Offer`` into the waiting
+call's inbox, and the call's own flow rings the agents. It runs whenever a call
+joins a queue or an offer ends, and every couple of seconds anyway, so an agent
+who logs in from another process (CLI, feature code) is noticed promptly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ari_app.agent_book import AgentBook
+from ari_app.clock import Clock
+from ari_app.directory import QueueInfo
+from ari_app.routing import AgentView, RoutingRequest, choose_agents
+from ari_app.transport.ari import AriError, AriUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Waiting:
+    """A caller in a queue, as the dispatcher sees it."""
+
+    call_id: str
+    service_id: int
+    queue: QueueInfo
+    skill: str | None
+    entered_at: datetime
+    post: Callable[[dict[str, Any]], None]
+    ringing: set[int] = field(default_factory=set)
+    tried: set[int] = field(default_factory=set)
+
+
+class Dispatcher:
+    def __init__(self, ari: Any, agents: AgentBook, clock: Clock, *, poll_seconds: float = 2.0):
+        self.ari = ari
+        self.agents = agents
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.waiting: dict[str, Waiting] = {}
+        #: Agents being rung for some call right now: never offered twice at once.
+        self.offered: set[int] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._wrapups: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="dispatcher")
+
+    async def close(self) -> None:
+        tasks = [t for t in (self._task, *self._wrapups) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def enqueue(self, waiting: Waiting) -> None:
+        self.waiting[waiting.call_id] = waiting
+        self.kick()
+
+    def leave(self, call_id: str) -> None:
+        waiting = self.waiting.pop(call_id, None)
+        if waiting is not None:
+            self.offered -= waiting.ringing
+        self.kick()
+
+    def offer_ended(self, call_id: str, agent_id: int, *, let_ring: bool) -> None:
+        """An agent's phone stopped ringing for a call (answered elsewhere, rejected, timed out)."""
+        self.offered.discard(agent_id)
+        waiting = self.waiting.get(call_id)
+        if waiting is not None:
+            waiting.ringing.discard(agent_id)
+            if let_ring:
+                waiting.tried.add(agent_id)
+        self.kick()
+
+    def schedule_wrapup_end(self, agent_id: int, seconds: float) -> None:
+        """After wrap-up, the agent is available again (unless they paused or left)."""
+
+        async def finish() -> None:
+            await asyncio.sleep(seconds)
+            await self.agents.set_state(agent_id, "available", self.clock(),
+                                        only_if=("wrapup",))
+            self.kick()
+
+        task = asyncio.get_running_loop().create_task(finish(), name=f"wrapup-{agent_id}")
+        self._wrapups.add(task)
+        task.add_done_callback(self._wrapups.discard)
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            try:
+                await self.match()
+            except Exception:
+                log.exception("dispatcher: matching failed; will retry")
+
+    async def _busy_elsewhere(self, username: str) -> bool:
+        """The agent's phone is unregistered or already has a channel, ours or not."""
+        try:
+            endpoint = await self.ari.get_endpoint("PJSIP", username)
+        except (AriError, AriUnavailable):
+            return True
+        if endpoint is None or endpoint.get("state") == "offline":
+            return True
+        return bool(endpoint.get("channel_ids"))
+
+    async def match(self) -> None:
+        for waiting in sorted(self.waiting.values(), key=lambda w: w.entered_at):
+            if waiting.ringing:
+                continue  # one round of ringing at a time per caller
+            views: list[AgentView] = []
+            for agent in await self.agents.of_service(waiting.service_id):
+                if agent.state != "available" or agent.id in self.offered:
+                    continue
+                views.append(self.agents.view(agent, await self._busy_elsewhere(agent.username)))
+            chosen = choose_agents(views, RoutingRequest(
+                strategy=waiting.queue.strategy, skill=waiting.skill,
+                already_tried=frozenset(waiting.tried), now=self.clock()))
+            if not chosen:
+                continue
+            ids = {agent.agent_id for agent in chosen}
+            waiting.ringing |= ids
+            self.offered |= ids
+            waiting.post({"type": "Offer", "agents": chosen})
