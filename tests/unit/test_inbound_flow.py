@@ -1,4 +1,4 @@
-"""The inbound call flow as plain Python: decisions and the requests they lead to."""
+"""The inbound call flow's decisions as plain Python, against fakes of its collaborators."""
 
 from __future__ import annotations
 
@@ -7,15 +7,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ari_app.directory import ServiceInfo
-from ari_app.flows.inbound import CallContext, InboundCall, InvalidTransition, State
+from ari_app.directory import MenuInfo, OptionInfo, QueueInfo, ServiceInfo
+from ari_app.flows.inbound import CallContext, InboundCall, InvalidTransition, State, Toolkit
+from ari_app.flows.menu import MenuSession
 from ari_app.hours import ServiceCalendar, weekday_windows
 
 ROME = ZoneInfo("Europe/Rome")
+QUEUE = QueueInfo(1, "apiae", "APIAE", "longest_idle", 4, 300, 10, False, 30)
+APPOINTMENTS = QueueInfo(2, "apiae-appuntamenti", "APIAE app.", "longest_idle", 4, 300, 10,
+                         False, 30)
+MENU = MenuInfo(prompt_kind="menu", timeout_seconds=5, max_invalid=2, default_queue=QUEUE,
+                options={"1": OptionInfo("1", "Orari", "message", prompt_kind="hours"),
+                         "2": OptionInfo("2", "Appuntamenti", "queue", queue=APPOINTMENTS)})
 SERVICE = ServiceInfo(
     id=1, slug="apiae", name="APIAE",
     calendar=ServiceCalendar("Europe/Rome", weekday_windows(range(5), time(8), time(17))),
-    sounds={"welcome": "apiae-welcome-1", "out_of_hours": "apiae-ooh-1"},
+    sounds={"welcome": "apiae-welcome-1", "out_of_hours": "apiae-ooh-1", "menu": "m"},
+    queues={"apiae": QUEUE}, menu=MENU,
 )
 
 
@@ -27,93 +35,69 @@ class FakeAri:
         self.requests.append(("answer", channel_id))
 
     async def play(self, channel_id, media, playback_id, lang="it"):
-        self.requests.append(("play", channel_id, tuple(media), playback_id))
-
-    async def set_variable(self, channel_id, name, value):
-        self.requests.append(("set", name, value))
-
-    async def subscribe(self, source):
-        self.requests.append(("subscribe", source))
-
-    async def continue_in_dialplan(self, channel_id, **_):
-        self.requests.append(("continue", channel_id))
-
-    async def hangup(self, channel_id, reason="normal"):
-        self.requests.append(("hangup", channel_id, reason))
+        self.requests.append(("play", tuple(media), playback_id))
 
 
 class FakeRecords:
     def __init__(self):
         self.updates: list[dict] = []
-        self.closed: list[dict] = []
 
     async def update(self, call_id, **fields):
         self.updates.append(fields)
 
-    async def ended(self, call_id, **fields):
-        self.closed.append(fields)
-        return True
 
-
-def make_call(at: datetime, service: ServiceInfo = SERVICE):
+def make_call(at: datetime):
     ari, records = FakeAri(), FakeRecords()
-    ctx = CallContext("call-1", "chan-1", service, "0461497300", "/snd")
-    return InboundCall(ctx, ari, records, lambda: at), ari, records
+    kit = Toolkit(ari=ari, records=records, directory=None, agents=None, dispatcher=None,
+                  clock=lambda: at, sounds_dir="/snd")
+    ctx = CallContext("call-1", "chan-1", SERVICE, "0461497300", "0461123456")
+    return InboundCall(ctx, kit, lambda _event: None), ari, records
 
 
-async def test_given_in_hours_then_answer_and_welcome_then_hand_off_on_its_end():
+async def test_given_in_hours_then_answer_and_welcome():
     call, ari, records = make_call(datetime(2026, 12, 1, 10, tzinfo=ROME))
     await call.start()
-    assert ari.requests[:2] == [("answer", "chan-1"),
-                                ("play", "chan-1", ("sound:/snd/apiae-welcome-1",),
-                                 "call-1-welcome")]
+    assert ari.requests == [("answer", "chan-1"),
+                            ("play", ("sound:/snd/apiae-welcome-1",), "call-1-p1")]
     assert call.state is State.WELCOME
-    await call.on_playback_finished("call-1-welcome")
-    assert call.state is State.HANDED_OFF
-    assert ("subscribe", "channel:chan-1") in ari.requests
-    assert ("set", "CENTRALINO_VM_GREETING", "b") in ari.requests
-    assert ari.requests[-1] == ("continue", "chan-1")
-    await call.on_hangup(16)
-    assert records.closed == [{"at": records.closed[0]["at"], "hung_up_by": "system",
-                               "cause": 16, "outcome": "voicemail"}]
+    assert {"in_hours": True} .items() <= records.updates[0].items()
 
 
-async def test_given_holiday_then_out_of_hours_message_and_unavailable_greeting():
-    call, ari, records = make_call(datetime(2026, 12, 25, 10, tzinfo=ROME))
+async def test_given_holiday_then_out_of_hours_message_not_welcome():
+    call, ari, _ = make_call(datetime(2026, 12, 25, 10, tzinfo=ROME))
     await call.start()
-    assert ari.requests[1][3] == "call-1-out_of_hours"
-    await call.on_playback_finished("call-1-out_of_hours")
-    assert ("set", "CENTRALINO_VM_GREETING", "u") in ari.requests
-    call.on_hangup_request(soft=False, cause=16)
-    await call.on_hangup(16)
-    assert records.closed[0]["outcome"] == "out_of_hours"
-    assert records.closed[0]["hung_up_by"] == "caller"
+    assert ari.requests[1] == ("play", ("sound:/snd/apiae-ooh-1",), "call-1-p1")
+    assert call.state is State.CLOSED_MESSAGE
 
 
-async def test_given_caller_hangs_up_during_welcome_then_no_hand_off_and_record_closed_once():
-    call, ari, records = make_call(datetime(2026, 12, 1, 10, tzinfo=ROME))
-    await call.start()
-    call.on_hangup_request(soft=False, cause=None)
-    await call.on_playback_finished("call-1-welcome")  # "failed": the channel is going
-    assert not any(r[0] == "continue" for r in ari.requests)
-    await call.on_stasis_end()
-    await call.on_hangup(16)  # a late duplicate changes nothing
-    assert len(records.closed) == 1
-    assert records.closed[0]["outcome"] == "hangup_before_queue"
-    assert records.closed[0]["hung_up_by"] == "caller"
-
-
-async def test_given_service_without_recordings_then_caller_still_reaches_voicemail():
-    bare = ServiceInfo(id=2, slug="uru", name="URU", calendar=SERVICE.calendar, sounds={})
-    call, ari, _ = make_call(datetime(2026, 12, 1, 10, tzinfo=ROME), bare)
-    await call.start()
-    assert not any(r[0] == "play" for r in ari.requests)
-    assert call.state is State.HANDED_OFF
-
-
-async def test_an_event_the_state_does_not_accept_raises():
+async def test_an_event_the_state_does_not_accept_raises_before_touching_the_channel():
     call, ari, _ = make_call(datetime(2026, 12, 1, 10, tzinfo=ROME))
     call.state = State.ENDED
     with pytest.raises(InvalidTransition):
         await call.start()
-    assert ari.requests == []  # refused before touching the channel
+    assert ari.requests == []
+
+
+@pytest.mark.parametrize(
+    ("digits", "decisions"),
+    [
+        ("1", ["choose"]),
+        ("2", ["choose"]),
+        ("9", ["retry"]),
+        ("99", ["retry", "default"]),
+        ("9x", ["retry", "default"]),     # not a DTMF digit counts as invalid
+        ("92", ["retry", "choose"]),
+    ],
+)
+def test_menu_decisions(digits, decisions):
+    session = MenuSession(MENU)
+    assert [session.on_digit(d).kind for d in digits] == decisions
+
+
+def test_menu_timeout_goes_to_the_information_queue():
+    assert MenuSession(MENU).on_timeout().kind == "default"
+
+
+def test_menu_choice_carries_option_and_digit_for_the_ivr_path():
+    decision = MenuSession(MENU).on_digit("2")
+    assert decision.option.queue == APPOINTMENTS and decision.digit == "2"
