@@ -103,6 +103,8 @@ class ControlPlane:
         #: Called with every ARI event, in order (live views, tests); must not block.
         self.observers: list[Callable[[Event], None]] = []
         self.connected = asyncio.Event()
+        #: How many times the event WebSocket (re)connected and calls were reconciled.
+        self.connections = 0
         self._recovering = asyncio.Lock()
 
     @property
@@ -118,6 +120,7 @@ class ControlPlane:
 
     async def _on_connect(self) -> None:
         await self.recover()
+        self.connections += 1
         self.connected.set()
 
     def dispatch(self, event: Event) -> None:
@@ -295,7 +298,7 @@ class ControlPlane:
         record says it was; agents left ringing or on a call that is gone are freed.
         """
         async with self._recovering:
-            live = {c["id"]: c for c in await self.ari.list_channels()}
+            live = {c["id"]: c for c in await self._list_channels_when_booted()}
             for call in await self.records.open_calls():
                 handle = self.calls.get(call.channel_id)
                 if handle is not None:
@@ -325,6 +328,19 @@ class ControlPlane:
                 log.info("call %s: re-adopted in state %s", call.id, flow.state)
             await self._free_stranded_agents(live)
             self.dispatcher.kick()
+
+    async def _list_channels_when_booted(self, patience: float = 15.0) -> list[Event]:
+        """Asterisk answers 503 until fully booted (AMI comes up first): wait for it."""
+        delay, waited = 0.2, 0.0
+        while True:
+            try:
+                return await self.ari.list_channels()
+            except (AriError, AriUnavailable) as exc:
+                if (isinstance(exc, AriError) and exc.status != 503) or waited >= patience:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 2.0)
 
     async def _restore_flow(self, call: Any, live: dict[str, Event]) -> InboundCall | None:
         service = None

@@ -16,6 +16,7 @@ import click
 
 from centralino import database
 from centralino.cli_agents import agent
+from centralino.cli_services import service, voicemail
 from centralino.config import Settings, load_settings
 from centralino.errors import CentralinoError
 from centralino.render import write_config
@@ -225,6 +226,8 @@ def run(ctx: click.Context) -> None:
 
 
 main.add_command(agent)
+main.add_command(service)
+main.add_command(voicemail)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -127,3 +127,30 @@ async def _record(sessions, caller: str):
 
     async with sessions() as session:
         return (await session.scalars(select(Call).where(Call.caller_number == caller))).first()
+
+
+async def test_given_asterisk_restarts_then_control_plane_reconnects_by_itself(
+        plane: Plane, carrier: SipUA, asterisk):
+    ami = plane.running.ami
+    logins, connections = ami.logins, plane.running.control_plane.connections
+    await asyncio.to_thread(asterisk.stop)
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(asterisk.start)
+    # AMI logs in again (that is how we learn Asterisk restarted) and ARI reconnects.
+    await eventually(lambda: _async(ami.logins > logins), 15, "AMI to log in again")
+    await eventually(lambda: _async(plane.running.control_plane.connections > connections),
+                     15, "ARI to reconnect")
+    call = None
+    for _attempt in range(30):  # the WebSocket may take a moment to come back
+        call = await carrier.call(did_uri(plane.settings, "0461800133"),
+                                  from_user="0461000110")
+        try:
+            await call.wait_state("CONFIRMED", timeout=5)
+        except Exception:
+            await asyncio.sleep(0.5)
+            continue
+        break
+    await asyncio.sleep(0.3)
+    await call.hangup()
+    record = await plane.ended_record("0461000110")
+    assert record.flow_state == "ended" and record.in_hours is True
