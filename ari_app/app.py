@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from ari_app.flows.inbound import (
     State,
     Toolkit,
 )
+from ari_app.metrics import ReactionTimes, event_received
 from ari_app.queueing.dispatcher import Dispatcher
 from ari_app.records import CallRecords
 from ari_app.routing import AgentView
@@ -102,6 +104,8 @@ class ControlPlane:
         self.calls: dict[str, CallHandle] = {}
         #: Called with every ARI event, in order (live views, tests); must not block.
         self.observers: list[Callable[[Event], None]] = []
+        self.reaction = ReactionTimes()
+        ari.on_request = self.reaction.request_sent
         self.connected = asyncio.Event()
         #: How many times the event WebSocket (re)connected and calls were reconciled.
         self.connections = 0
@@ -142,6 +146,7 @@ class ControlPlane:
                 return
             handle = self._new_handle(channel_id)
         if handle is not None:
+            event["_received"] = time.perf_counter()
             handle.inbox.put_nowait(event)
 
     def _alias(self, agent_channel: str, caller_channel: str) -> None:
@@ -169,6 +174,8 @@ class ControlPlane:
             finished = False
             while not finished:
                 event = await handle.inbox.get()
+                received = event.get("_received")
+                event_received.set([received] if received is not None else None)
                 try:
                     finished = await self._handle(handle, event)
                 except (AriError, AriUnavailable) as exc:

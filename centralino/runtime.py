@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,6 +127,21 @@ async def _health(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if db_ok else 503)
 
 
+async def _metrics(request: web.Request) -> web.Response:
+    """Counters for operators and the benchmark: reaction times, CPU, calls."""
+    running: Running = request.app[RUNNING]
+    plane = running.control_plane
+    if request.query.get("reset") == "1":
+        plane.reaction.reset()
+    cpu = time.process_time()
+    return web.json_response({
+        "reaction_ms": plane.reaction.summary_ms(),
+        "process_cpu_seconds": round(cpu, 3),
+        "calls_in_progress": len(plane.active_calls),
+        "pid": os.getpid(),
+    })
+
+
 RUNNING: web.AppKey[Running] = web.AppKey("running", Running)
 
 
@@ -150,6 +167,7 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     agi.route("agent-state", agent_state(sessions, clock))
     app = web.Application()
     app.router.add_get("/health", _health)
+    app.router.add_get("/metrics", _metrics)
     runner = web.AppRunner(app, access_log=None)
     running = Running(plane, ami, agi, runner, agi_port=0)
     app[RUNNING] = running

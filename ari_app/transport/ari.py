@@ -42,6 +42,8 @@ class AriClient:
 
     def __init__(self, base_url: str, user: str, password: str, app: str, *,
                  request_timeout: float = 10.0):
+        #: Called as each request leaves (reaction-time measurement); must be cheap.
+        self.on_request: Callable[[], None] | None = None
         self.base_url = base_url.rstrip("/")
         self.app = app
         self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
@@ -75,6 +77,8 @@ class AriClient:
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                       body: dict[str, Any] | None = None) -> Any:
         url = f"{self.base_url}/ari{path}"
+        if self.on_request is not None:
+            self.on_request()
         clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         try:
             async with self.session.request(method, url, params=clean, json=body) as resp:
