@@ -65,6 +65,16 @@ class CallRecords:
             ))
             await session.commit()
 
+    async def recent_waits(self, queue_id: int, limit: int = 20) -> list[float]:
+        """Seconds from queue entry to answer of the queue's latest answered calls."""
+        async with self._sessions() as session:
+            rows = (await session.execute(
+                select(Call.queue_entered_at, Call.answered_at)
+                .where(Call.queue_id == queue_id, Call.answered_at.is_not(None),
+                       Call.queue_entered_at.is_not(None))
+                .order_by(Call.answered_at.desc()).limit(limit))).all()
+        return [(answered - entered).total_seconds() for entered, answered in reversed(rows)]
+
     async def get(self, call_id: str) -> Call | None:
         async with self._sessions() as session:
             return await session.get(Call, call_id)

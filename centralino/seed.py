@@ -73,6 +73,10 @@ COMMON_PROMPTS = {
             "dopo il segnale acustico: sarà richiamato al più presto.",
     "voicemail": "Lasci un messaggio dopo il segnale acustico.",
     "thanks": "Grazie, il suo messaggio è stato registrato. Arrivederci.",
+    # Read before a number: "la sua posizione in coda è" 3; "circa" 4 "minuti".
+    "position": "La sua posizione in coda è",
+    "wait_time": "Il tempo di attesa stimato è di circa",
+    "minutes": "minuti",
 }
 
 SERVICES: tuple[ServiceSeed, ...] = (

@@ -33,7 +33,14 @@ from ari_app.flows.menu import MenuSession
 from ari_app.hours import is_open
 from ari_app.queueing.dispatcher import Dispatcher, Waiting
 from ari_app.records import CallRecords
-from ari_app.routing import AgentView, classify_abandon, ring_timeout_seconds
+from ari_app.routing import (
+    AgentView,
+    PositionAnnouncer,
+    WaitEstimator,
+    classify_abandon,
+    ring_timeout_seconds,
+    round_minutes_for_speech,
+)
 from ari_app.transport.ari import AriError, AriUnavailable
 
 log = logging.getLogger(__name__)
@@ -139,6 +146,7 @@ class InboundCall:
         self._caller_hung_up = False
         self._hangup_cause: int | None = None
         self._recording: str | None = None
+        self._announcer = PositionAnnouncer()
         self.outcome_override: str | None = None
         self._recording_grace = False
         self._grace_cause: int | None = None
@@ -346,7 +354,43 @@ class InboundCall:
             await self.ari.add_channel(self.bridge_id, self.ctx.channel_id)
         await self.ari.start_moh(self.bridge_id, bridge=True)
         self._start_timer("wait_limit", wait_limit)
+        if self.queue is not None and self.queue.announce_position:
+            self._start_timer("announce", self.queue.announce_every_seconds)
         self._join_dispatcher()
+
+    async def _announce(self) -> None:
+        """Tell a waiting caller their position (only ever going down) and the estimated wait."""
+        assert self.queue is not None
+        position = self.kit.dispatcher.position(self.ctx.call_id)
+        if position is None:
+            return
+        media: list[str] = []
+        to_say = self._announcer.next_announcement(position)
+        if to_say is not None:
+            media += [*self._media("position"), f"number:{to_say}"]
+        agents = await self.kit.agents.of_service(self.ctx.service.id)
+        staffed = sum(1 for a in agents if a.state not in ("logged_out", "paused"))
+        estimate = (await self._estimator()).estimate(position, staffed)
+        if estimate is not None:
+            media += [*self._media("wait_time"), f"number:{round_minutes_for_speech(estimate)}",
+                      *self._media("minutes")]
+        if media:
+            await self._play(media, self._nothing)
+
+    async def _estimator(self) -> WaitEstimator:
+        """The queue's recent real waits; after a restart, read back from the records."""
+        assert self.queue is not None
+        estimators = self.kit.dispatcher.estimators
+        if self.queue.id not in estimators:
+            estimator = WaitEstimator()
+            for wait in await self.kit.records.recent_waits(self.queue.id):
+                estimator.record_wait(wait)
+            estimators.setdefault(self.queue.id, estimator)
+        return estimators[self.queue.id]
+
+    @staticmethod
+    async def _nothing() -> None:
+        return None
 
     def _join_dispatcher(self) -> None:
         assert self.queue is not None and self.queue_entered_at is not None
@@ -408,7 +452,10 @@ class InboundCall:
             return
         now = self.kit.clock()
         self.cancel_timers()
+        await self._stop_playing()  # an announcement in progress
         self.kit.dispatcher.leave(self.ctx.call_id)
+        if self.queue_entered_at is not None:
+            (await self._estimator()).record_wait((now - self.queue_entered_at).total_seconds())
         self.agent_channel, self.agent_id = channel_id, offer.agent.agent_id
         await self._offer_over(channel_id, "answered")
         for other in list(self.offers):
@@ -516,6 +563,9 @@ class InboundCall:
             await self._apply_menu_decision(self.menu.on_timeout())
         elif name == "wait_limit" and self.state is State.QUEUED:
             await self._to_busy_voicemail("wait_limit")
+        elif name == "announce" and self.state is State.QUEUED and self.queue is not None:
+            await self._announce()
+            self._start_timer("announce", self.queue.announce_every_seconds)
         elif name == "recording_grace" and self._recording is not None:
             await self._resume_recording()  # files what Asterisk stored, if anything
             await self._finish(self._grace_cause)

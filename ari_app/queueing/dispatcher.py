@@ -19,7 +19,7 @@ from typing import Any
 from ari_app.agent_book import AgentBook
 from ari_app.clock import Clock
 from ari_app.directory import QueueInfo
-from ari_app.routing import AgentView, RoutingRequest, choose_agents
+from ari_app.routing import AgentView, RoutingRequest, WaitEstimator, choose_agents
 from ari_app.transport.ari import AriError, AriUnavailable
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._wrapups: set[asyncio.Task[None]] = set()
+        #: Recent real waits per queue, for the estimated wait callers are told.
+        self.estimators: dict[int, WaitEstimator] = {}
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="dispatcher")
@@ -85,6 +87,15 @@ class Dispatcher:
             if let_ring:
                 waiting.tried.add(agent_id)
         self.kick()
+
+    def position(self, call_id: str) -> int | None:
+        """1 for the caller who will be served next in its queue."""
+        waiting = self.waiting.get(call_id)
+        if waiting is None:
+            return None
+        ahead = [w for w in self.waiting.values()
+                 if w.queue.id == waiting.queue.id and w.entered_at < waiting.entered_at]
+        return len(ahead) + 1
 
     def schedule_wrapup_end(self, agent_id: int, seconds: float) -> None:
         """After wrap-up, the agent is available again (unless they paused or left)."""

@@ -258,3 +258,38 @@ async def test_given_control_plane_restarts_during_queue_and_call_then_neither_i
     assert record.hung_up_by == "caller"
     assert record.answered_at is not None and record.queue_exit == "answered"
     assert [o.result for o in await offers_of(plane, record.id)] == ["answered"]
+
+
+async def test_given_announcements_on_then_position_is_told_and_only_goes_down(
+        plane: Plane, carrier: SipUA, quick_queue):
+    await quick_queue(announce_position=True, announce_every_seconds=2)
+    service = await plane.service("agenzia-lavoro")
+    try:
+        async with team(plane.settings, plane.sessions, ["olga"]) as agents:
+            await set_state(plane.sessions, "olga", "pause", "formazione")
+            first = await carrier.call(did_uri(plane.settings, ADL), from_user="0461100050")
+            await first.wait_state("CONFIRMED", timeout=5)
+            await plane.record_in_state("0461100050", "queued")
+            second = await carrier.call(did_uri(plane.settings, ADL), from_user="0461100051")
+            await second.wait_state("CONFIRMED", timeout=5)
+            record = await plane.record_in_state("0461100051", "queued")
+            channel = record.channel_id
+
+            def told(number: int) -> bool:
+                return any(e["playback"]["target_uri"] == f"channel:{channel}"
+                           and e["playback"]["media_uri"] == f"number:{number}"
+                           for e in plane.events_of("PlaybackStarted"))
+
+            await eventually(lambda: _true(told(2)), 6, "position 2 to be announced")
+            assert plane.heard(service.sounds["position"])
+            await first.hangup()  # the caller ahead gives up
+            await eventually(lambda: _true(told(1)), 6, "position 1 to be announced")
+            await second.hangup()
+            await plane.ended_record("0461100051")
+            assert agents.names == ["olga"]
+    finally:
+        await quick_queue(announce_position=False, announce_every_seconds=30)
+
+
+async def _true(value):
+    return value
