@@ -354,9 +354,13 @@ class InboundCall:
             await self.ari.add_channel(self.bridge_id, self.ctx.channel_id)
         await self.ari.start_moh(self.bridge_id, bridge=True)
         self._start_timer("wait_limit", wait_limit)
+        await self._arm_announcement()
+        self._join_dispatcher()
+
+    async def _arm_announcement(self) -> None:
+        """The next announcement comes a full interval after the previous one ended."""
         if self.queue is not None and self.queue.announce_position:
             self._start_timer("announce", self.queue.announce_every_seconds)
-        self._join_dispatcher()
 
     async def _announce(self) -> None:
         """Tell a waiting caller their position (only ever going down) and the estimated wait."""
@@ -375,7 +379,9 @@ class InboundCall:
             media += [*self._media("wait_time"), f"number:{round_minutes_for_speech(estimate)}",
                       *self._media("minutes")]
         if media:
-            await self._play(media, self._nothing)
+            await self._play(media, self._arm_announcement)
+        else:
+            await self._arm_announcement()
 
     async def _estimator(self) -> WaitEstimator:
         """The queue's recent real waits; after a restart, read back from the records."""
@@ -387,10 +393,6 @@ class InboundCall:
                 estimator.record_wait(wait)
             estimators.setdefault(self.queue.id, estimator)
         return estimators[self.queue.id]
-
-    @staticmethod
-    async def _nothing() -> None:
-        return None
 
     def _join_dispatcher(self) -> None:
         assert self.queue is not None and self.queue_entered_at is not None
@@ -565,7 +567,6 @@ class InboundCall:
             await self._to_busy_voicemail("wait_limit")
         elif name == "announce" and self.state is State.QUEUED and self.queue is not None:
             await self._announce()
-            self._start_timer("announce", self.queue.announce_every_seconds)
         elif name == "recording_grace" and self._recording is not None:
             await self._resume_recording()  # files what Asterisk stored, if anything
             await self._finish(self._grace_cause)

@@ -52,6 +52,9 @@ SHORT_PROMPTS = {
     "busy": "Occupati.",
     "voicemail": "Messaggio.",
     "thanks": "Grazie.",
+    "position": "Posizione",
+    "wait_time": "Attesa",
+    "minutes": "minuti",
 }
 
 T = TypeVar("T")
