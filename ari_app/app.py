@@ -139,7 +139,7 @@ class ControlPlane:
         handle = self.calls.get(channel_id)
         if event.get("type") == "StasisStart" and handle is None:
             args = [str(a) for a in event.get("args", [])]
-            if args[:1] == ["agent"]:
+            if args[:1] == ["leg"]:
                 # An agent leg whose call we no longer know (e.g. answered after the
                 # caller left): nobody to connect it to.
                 asyncio.get_running_loop().create_task(self._drop(channel_id))
@@ -244,15 +244,17 @@ class ControlPlane:
         channel = event["channel"]
         channel_id = channel["id"]
         args = [str(a) for a in event.get("args", [])]
-        if len(args) < 3 or args[0] != "inbound":
+        if len(args) < 3 or args[0] not in ("inbound", "office"):
             log.warning("channel %s entered with unexpected arguments %s; returned to dialplan",
                         printable(channel_id), printable(repr(args)))
             await self.ari.continue_in_dialplan(channel_id)
             return None
-        return await self._adopt_new_call(channel, args[1], args[2], handle)
+        return await self._adopt_new_call(channel, args[1], args[2], handle,
+                                          office=args[0] == "office")
 
     async def _adopt_new_call(self, channel: dict[str, Any], slug: str, raw_did: str,
-                              handle: CallHandle) -> InboundCall | None:
+                              handle: CallHandle, *, office: bool = False
+                              ) -> InboundCall | None:
         channel_id = channel["id"]
         did = normalize_did(raw_did) or ""
         caller = channel.get("caller") or {}
@@ -273,8 +275,9 @@ class ControlPlane:
                                      outcome="failed")
             await self.ari.hangup(channel_id, reason="unallocated")
             return None
+        line = await self.directory.office_line(did) if office else None
         ctx = CallContext(call_id=call_id, channel_id=channel_id, service=service, did=did,
-                          caller_number=caller_number)
+                          caller_number=caller_number, office=line)
         return InboundCall(ctx, self.kit, handle.inbox.put_nowait)
 
     async def _rescue(self, handle: CallHandle) -> None:
@@ -323,8 +326,9 @@ class ControlPlane:
                 flow.post = handle.inbox.put_nowait
                 for leg in flow.offers:
                     self.calls[leg] = handle
-                if flow.agent_channel:
-                    self.calls[flow.agent_channel] = handle
+                for leg in (flow.agent_channel, flow.office_leg):
+                    if leg:
+                        self.calls[leg] = handle
                 if call.channel_id not in live:
                     handle.inbox.put_nowait({"type": "ChannelDestroyed", "cause": None,
                                              "channel": {"id": call.channel_id}})
@@ -355,9 +359,15 @@ class ControlPlane:
             service = await self.directory.get_by_id(call.service_id)
         if service is None:
             return None
+        office = await self.directory.office_line(call.did)
         ctx = CallContext(call_id=call.id, channel_id=call.channel_id, service=service,
-                          did=call.did, caller_number=call.caller_number)
+                          did=call.did, caller_number=call.caller_number, office=office)
         flow = InboundCall(ctx, self.kit, lambda _event: None, state=State(call.flow_state))
+        flow.overflow = call.overflow
+        if flow.state in (State.OFFICE_RINGING, State.OFFICE_CONNECTED):
+            flow.office_leg = f"{call.id}-o1"
+            if flow.state is State.OFFICE_CONNECTED:
+                flow.outcome_override = "office_answered"
         flow.in_hours = call.in_hours
         flow.queue_entered_at = call.queue_entered_at
         flow.ivr_path = [p for p in call.ivr_path.split(">") if p]

@@ -184,12 +184,18 @@ def wav_seconds(path: Path) -> float:
         return audio.getnframes() / audio.getframerate()
 
 
-async def prompt_seconds(sessions: async_sessionmaker, sandbox: Sandbox, slug: str,
-                         kind: str) -> float:
+async def prompt_sound(sessions: async_sessionmaker, slug: str, kind: str) -> str:
+    """The recorded sound name of one of the service's prompts ("" if none)."""
     async with sessions() as session:
         sound = await session.scalar(select(Prompt.sound).join(
             Service, Prompt.service_id == Service.id).where(Service.slug == slug,
                                                            Prompt.kind == kind))
+    return sound or ""
+
+
+async def prompt_seconds(sessions: async_sessionmaker, sandbox: Sandbox, slug: str,
+                         kind: str) -> float:
+    sound = await prompt_sound(sessions, slug, kind)
     if not sound:
         return 0.0
     return wav_seconds(sandbox.host_path(sounds_dir_in(sandbox)) / f"{sound}.wav")

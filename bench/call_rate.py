@@ -48,6 +48,7 @@ from bench_instance import (
     new_bench_password,
     prepare_service,
     prompt_seconds,
+    prompt_sound,
     staff,
 )
 from loadgen import BenchCall, LoadGenerator, LoadSettings
@@ -81,6 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--service", default="trentino-digitale",
                         help="service called (needs a menu; default trentino-digitale)")
     parser.add_argument("--digit", default="1", help="menu digit the callers press (default 1)")
+    parser.add_argument("--dtmf-delay", type=float, default=None,
+                        help="send the digit this many seconds after the control plane "
+                             "answers; default: as soon as the menu prompt starts playing")
     parser.add_argument("--wrapup", type=int, default=1,
                         help="queue wrap-up seconds (default 1)")
     parser.add_argument("--warmup-calls", type=int, default=10,
@@ -185,8 +189,12 @@ class Bench:
         menu = await prompt_seconds(self.sessions, self.sandbox, self.args.service, "menu")
         say(f"starting the control plane: {' '.join(self.plane.command())}")
         plane_pid = await asyncio.to_thread(self.plane.start)
-        load = LoadSettings(did=did, digit=self.args.digit, dtmf_delay=welcome + 0.5,
-                            talk_seconds=self.args.talk)
+        menu_sound = await prompt_sound(self.sessions, self.args.service, "menu")
+        if not menu_sound and self.args.dtmf_delay is None:
+            raise CentralinoError(f"{self.args.service} has no recorded menu prompt: give "
+                                  "--dtmf-delay")
+        load = LoadSettings(did=did, digit=self.args.digit, menu_sound=menu_sound,
+                            dtmf_delay=self.args.dtmf_delay, talk_seconds=self.args.talk)
         self.loadgen = LoadGenerator(self.ari_url, BENCH_ARI_USER, bench_password, CALLER_APP,
                                      load)
         await self.loadgen.start()
@@ -197,7 +205,8 @@ class Bench:
             "queue": queue, "skill": skill, "agents_created": len(self.agents),
             "talk_seconds": self.args.talk, "wrapup_seconds": self.args.wrapup,
             "welcome_seconds": round(welcome, 2), "menu_seconds": round(menu, 2),
-            "dtmf_delay_seconds": round(load.dtmf_delay, 2),
+            "digit_sent": f"{load.dtmf_delay} s after answer" if load.dtmf_delay is not None
+            else "when the menu prompt starts",
             "asterisk_pid": self.asterisk_pid, "control_plane_pid": plane_pid,
             "asterisk_version": version.strip(),
             "database": self.settings.effective_database_url.split("@")[-1],
@@ -340,6 +349,8 @@ class Bench:
                          if c.pbx_answered and c.originated]
         digit_to_agent = [c.agent_answered - c.digit_sent for c in calls
                           if c.agent_answered and c.digit_sent]
+        answer_to_menu = [c.menu_started - c.pbx_answered for c in calls
+                          if c.menu_started and c.pbx_answered]
         reaction = after["reaction_ms"]
         return {
             "rate": rate, "seconds": seconds, "achieved_rate": round((started - 1) / placing, 2)
@@ -360,6 +371,8 @@ class Bench:
             "originate_lag_max_ms": ms(lag_max),
             "pbx_answer_ms_p50": ms(percentile(to_pbx_answer, 50)),
             "pbx_answer_ms_p99": ms(percentile(to_pbx_answer, 99)),
+            "answer_to_menu_ms_p50": ms(percentile(answer_to_menu, 50)),
+            "answer_to_menu_ms_p99": ms(percentile(answer_to_menu, 99)),
             "digit_to_agent_ms_p50": ms(percentile(digit_to_agent, 50)),
             "digit_to_agent_ms_p99": ms(percentile(digit_to_agent, 99)),
             "control_plane_calls_in_progress_after": after.get("calls_in_progress"),

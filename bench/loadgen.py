@@ -39,6 +39,7 @@ class BenchCall:
     scheduled: float = 0.0
     originated: float | None = None
     pbx_answered: float | None = None
+    menu_started: float | None = None
     digit_sent: float | None = None
     agent_answered: float | None = None
     hangup_sent: float | None = None
@@ -62,8 +63,10 @@ class AriHttpError(Exception):
 class LoadSettings:
     did: str
     digit: str
-    #: Seconds from our half being answered to sending the digit (after the welcome).
-    dtmf_delay: float
+    #: The menu prompt's sound name: the digit is sent when it starts playing.
+    menu_sound: str
+    #: If set, send the digit this many seconds after our half is answered instead.
+    dtmf_delay: float | None
     talk_seconds: float
     answer_timeout: float = 30.0
     agent_timeout: float = 40.0
@@ -150,6 +153,15 @@ class LoadGenerator:
         kind = event.get("type")
         if self.on_event is not None:
             self.on_event(event)
+        if kind == "PlaybackStarted":
+            playback = event.get("playback") or {}
+            if self.settings.menu_sound in str(playback.get("media_uri", "")):
+                target = str(playback.get("target_uri", "")).removeprefix("channel:")
+                call = self.by_channel.get(target)
+                if call is not None and call.menu_started is None:
+                    call.menu_started = time.perf_counter()
+                    call.touch()
+            return
         channel = event.get("channel") or {}
         channel_id = channel.get("id", "")
         now = time.perf_counter()
@@ -199,20 +211,32 @@ class LoadGenerator:
                 await asyncio.wait_for(call.wake.wait(), remaining)
         return True
 
+    @staticmethod
+    def inner_half(call: BenchCall) -> str:
+        """The id of the ``;2`` half, the one that runs the dialplan and the call flow."""
+        return f"{call.channel_id}-2"
+
     async def place_call(self, call: BenchCall) -> BenchCall:
         """welcome → digit → queue → agent answers → talk → caller hangs up."""
         s = self.settings
         self.by_channel[call.channel_id] = call
+        self.by_channel[self.inner_half(call)] = call
         self.by_number[call.number] = call
         try:
             call.originated = time.perf_counter()
             await self.request(
                 "POST", "/channels", endpoint=f"Local/{s.did}@from-carrier", app=self.app,
                 appArgs="caller", callerId=call.number, timeout=int(s.answer_timeout),
-                channelId=call.channel_id, otherChannelId=f"{call.channel_id}-2",
+                channelId=call.channel_id, otherChannelId=self.inner_half(call),
                 formats=s.formats)
+            if s.dtmf_delay is None:
+                # To hear the menu start: the control plane's playbacks on the ;2 half.
+                await self.request("POST", f"/applications/{self.app}/subscription",
+                                   eventSource=f"channel:{self.inner_half(call)}")
         except (AriHttpError, aiohttp.ClientError, TimeoutError) as exc:
             call.failure = f"originate refused ({exc.__class__.__name__})"
+            if call.originated is not None:
+                await self._hangup(call.channel_id)
             self._forget(call)
             return call
         try:
@@ -233,7 +257,12 @@ class LoadGenerator:
         if call.pbx_answered is None:
             call.failure = "ended before the control plane answered"
             return
-        await self._until(call, lambda: call.ended is not None, s.dtmf_delay)
+        if s.dtmf_delay is not None:
+            await self._until(call, lambda: call.ended is not None, s.dtmf_delay)
+        elif not await self._until(call, lambda: call.menu_started or call.ended,
+                                   s.agent_timeout):
+            call.failure = "the menu never started"
+            return
         if call.ended is not None:
             call.failure = "ended before the menu"
             return
@@ -257,6 +286,7 @@ class LoadGenerator:
 
     def _forget(self, call: BenchCall) -> None:
         self.by_channel.pop(call.channel_id, None)
+        self.by_channel.pop(self.inner_half(call), None)
         if call.agent_leg:
             self.by_channel.pop(call.agent_leg, None)
         if self.by_number.get(call.number) is call:

@@ -27,7 +27,7 @@ from centralino.render import (
     SIP_REALM,
     AgentAccount,
 )
-from models import AGENT_PROFILES, Agent, AgentSkill, Service
+from models import AGENT_PROFILES, Agent, AgentSkill, OfficeLine, Service
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +204,9 @@ async def add_agent(sessions: async_sessionmaker, username: str, password: str, 
     service_slugs, skill_slugs = check_new_agent(username, password, profile, services, skills)
     async with sessions() as session:
         linked = await _services_by_slug(session, service_slugs)
+        if await session.scalar(select(OfficeLine.id).where(OfficeLine.endpoint == username)):
+            raise AgentError(f"{username} is already an office phone's SIP account: choose "
+                             "another user name")
         if await session.scalar(select(Agent.id).where(Agent.username == username)):
             raise AgentError(f"agent {username} already exists: remove it first or choose "
                              "another user name")

@@ -16,7 +16,7 @@ import click
 
 from centralino import database
 from centralino.cli_agents import agent
-from centralino.cli_services import service, voicemail
+from centralino.cli_services import office, service, voicemail
 from centralino.config import Settings, load_settings
 from centralino.errors import CentralinoError
 from centralino.render import write_config
@@ -228,6 +228,7 @@ def run(ctx: click.Context) -> None:
 main.add_command(agent)
 main.add_command(service)
 main.add_command(voicemail)
+main.add_command(office)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

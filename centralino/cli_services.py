@@ -106,3 +106,47 @@ def voicemail_list(ctx: click.Context, slug: str | None, include_handled: bool) 
                    f"{item.reason:12} {flag}")
     if not items:
         click.echo("no messages to process")
+
+
+@click.group()
+def office() -> None:
+    """Office lines: an office's own number, its phone, and overflow to the queue."""
+
+
+@office.command("add")
+@click.argument("number")
+@click.option("--service", "slug", required=True, help="service whose queue takes the overflow")
+@click.option("--phone", "endpoint", required=True, help="SIP user name of the office phone")
+@click.option("--password", envvar="CENTRALINO_OFFICE_PASSWORD", prompt=True, hide_input=True,
+              confirmation_prompt=True, help="SIP password of the office phone")
+@click.option("--rings", default=4, show_default=True, help="rings before overflowing")
+@click.option("--name", default="", help="office name, shown on phones")
+@click.option("--queue", default=None, help="queue to overflow to (default: the service's)")
+@click.pass_context
+def office_add(ctx: click.Context, number: str, slug: str, endpoint: str, password: str,
+               rings: int, name: str, queue: str | None) -> None:
+    """Route NUMBER to an office phone first, overflowing to the contact center."""
+    from centralino.live_config import apply_configuration, config_target
+    from centralino.offices import add_office
+
+    settings = ctx.obj["settings"]
+    target = config_target(settings, None)
+
+    async def work(sessions: async_sessionmaker) -> str:
+        line = await add_office(sessions, number, service=slug, endpoint=endpoint,
+                                password=password, rings=rings, name=name, queue=queue)
+        applied = await apply_configuration(settings, sessions, target)
+        return f"office line {line.number} -> phone {line.endpoint}, {line.rings} rings; {applied}"
+
+    click.echo(with_database(settings, work))
+
+
+@office.command("list")
+@click.pass_context
+def office_list(ctx: click.Context) -> None:
+    """Office lines and their phones."""
+    from centralino.offices import list_offices
+
+    for line in with_database(ctx.obj["settings"], list_offices):
+        click.echo(f"{line.number:14} {line.service:22} {line.endpoint:16} {line.rings} rings "
+                   f"{line.name}")

@@ -47,6 +47,8 @@ class ServicePlan:
 
     slug: str
     dids: tuple[str, ...]
+    #: Office lines: (number, office phone's endpoint, rings before overflow).
+    offices: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class AgentAccount:
     display_name: str
     #: md5("username:centralino:password"), lower-case hex.
     ha1: str
+    #: Dialplan context of the phone: agents have feature codes, office phones do not.
+    context: str = "agents"
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,10 @@ def _check_services(services: Iterable[ServicePlan]) -> list[ServicePlan]:
     for service in services:
         if not is_slug(service.slug):
             raise ConfigError(f"service slug {service.slug!r} is not a valid identifier")
-        for did in service.dids:
+        for number, endpoint, rings in service.offices:
+            if not number.isdigit() or not is_agent_username(endpoint) or not 1 <= rings <= 20:
+                raise ConfigError(f"service {service.slug}: office line {number!r} is invalid")
+        for did in (*service.dids, *(office[0] for office in service.offices)):
             if not did.isdigit():
                 raise ConfigError(f"service {service.slug}: DID {did!r} is not digits only")
             if did in seen:
@@ -156,7 +163,10 @@ def _check_agents(agents: Iterable[AgentAccount]) -> list[AgentAccount]:
         seen.add(agent.username)
         # Rendered inside double quotes: whatever was stored, only a tame name gets there.
         name = clean_caller_name(agent.display_name) or agent.username
-        checked.append(AgentAccount(agent.username, _CallerName(name), agent.ha1))
+        if agent.context not in ("agents", "offices"):
+            raise ConfigError(f"account {agent.username}: unknown context {agent.context!r}")
+        checked.append(AgentAccount(agent.username, _CallerName(name), agent.ha1,
+                                    agent.context))
     return checked
 
 

@@ -34,6 +34,7 @@ from centralino.agents import agent_accounts
 from centralino.config import Settings
 from centralino.credentials import Credentials, load_or_create
 from centralino.errors import CentralinoError
+from centralino.offices import office_accounts
 from centralino.render import InstanceLayout, ServicePlan, render_config
 from centralino.seed import load_service_plans, seed
 from models import Prompt, Service
@@ -67,7 +68,7 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessi
 
 async def service_plans(sessions: async_sessionmaker) -> list[ServicePlan]:
     async with sessions() as session:
-        return [ServicePlan(slug, dids) for slug, dids in await load_service_plans(session)]
+        return await load_service_plans(session)
 
 
 async def record_prompts(sessions: async_sessionmaker, host_dir: Path) -> int:
@@ -97,7 +98,7 @@ async def record_prompts(sessions: async_sessionmaker, host_dir: Path) -> int:
 async def configure_asterisk(settings: Settings, sessions: async_sessionmaker,
                              layout: InstanceLayout | None) -> dict[str, str]:
     plans = await service_plans(sessions)
-    accounts = await agent_accounts(sessions)
+    accounts = [*await agent_accounts(sessions), *await office_accounts(sessions)]
     return render_config(settings, credentials_for(settings), plans, layout, accounts)
 
 

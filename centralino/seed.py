@@ -14,7 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ari_app.sanitize import normalize_did
-from models import Menu, MenuOption, Prompt, Queue, Service, ServiceDid, ServiceWindow
+from centralino.render import ServicePlan
+from models import (
+    Menu,
+    MenuOption,
+    OfficeLine,
+    Prompt,
+    Queue,
+    Service,
+    ServiceDid,
+    ServiceWindow,
+)
 
 WEEKDAYS = range(0, 5)  # Monday to Friday
 
@@ -205,9 +215,13 @@ async def seed(session: AsyncSession) -> list[str]:
     return created
 
 
-async def load_service_plans(session: AsyncSession) -> list[tuple[str, tuple[str, ...]]]:
-    """Slug and DIDs of every service, for rendering the dialplan."""
+async def load_service_plans(session: AsyncSession) -> list[ServicePlan]:
+    """Slug, DIDs and office lines of every service, for rendering the dialplan."""
     services = (await session.scalars(
         select(Service).options(selectinload(Service.dids)).order_by(Service.slug)
     )).all()
-    return [(s.slug, tuple(d.did for d in s.dids)) for s in services]
+    offices = (await session.scalars(select(OfficeLine).order_by(OfficeLine.number))).all()
+    return [ServicePlan(s.slug, tuple(d.did for d in s.dids),
+                        tuple((o.number, o.endpoint, o.rings) for o in offices
+                              if o.service_id == s.id))
+            for s in services]

@@ -211,8 +211,10 @@ class OfficeLine(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     #: The number callers dial, digits only (a DID like any other).
     number: Mapped[str] = mapped_column(String(20), unique=True)
-    #: SIP account of the office phone that rings first.
-    endpoint: Mapped[str] = mapped_column(String(32))
+    #: SIP account of the office phone that rings first (also a transfer referent).
+    endpoint: Mapped[str] = mapped_column(String(32), unique=True)
+    #: HA1 digest of the office phone's SIP password; the clear password is not kept.
+    sip_ha1: Mapped[str] = mapped_column(String(32), default="")
     #: Rings before the call overflows to the service's queue (the tender: 3rd-4th).
     rings: Mapped[int] = mapped_column(Integer, default=4)
     queue_id: Mapped[int | None] = mapped_column(

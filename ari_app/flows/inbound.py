@@ -28,7 +28,13 @@ from zoneinfo import ZoneInfo
 
 from ari_app.agent_book import AgentBook
 from ari_app.clock import Clock
-from ari_app.directory import OptionInfo, QueueInfo, ServiceDirectory, ServiceInfo
+from ari_app.directory import (
+    OfficeLineInfo,
+    OptionInfo,
+    QueueInfo,
+    ServiceDirectory,
+    ServiceInfo,
+)
 from ari_app.flows.menu import MenuSession
 from ari_app.hours import is_open
 from ari_app.queueing.dispatcher import Dispatcher, Waiting
@@ -52,6 +58,8 @@ GREETING_VARIABLE = "CENTRALINO_VM_GREETING"
 
 class State(StrEnum):
     ARRIVED = "arrived"
+    OFFICE_RINGING = "office_ringing"
+    OFFICE_CONNECTED = "office_connected"
     WELCOME = "welcome"
     HOURS = "hours"
     MENU = "menu"
@@ -106,6 +114,8 @@ class CallContext:
     service: ServiceInfo
     did: str
     caller_number: str = ""
+    #: Set when the caller dialled an office's own number (overflow on no answer).
+    office: OfficeLineInfo | None = None
 
 
 @dataclass
@@ -147,6 +157,7 @@ class InboundCall:
         self._hangup_cause: int | None = None
         self._recording: str | None = None
         self._announcer = PositionAnnouncer()
+        self.office_leg: str | None = None
         self.outcome_override: str | None = None
         self._recording_grace = False
         self._grace_cause: int | None = None
@@ -233,6 +244,9 @@ class InboundCall:
         if self.state is not State.ARRIVED:
             raise InvalidTransition(f"call {self.ctx.call_id}: start in state {self.state}")
         self.in_hours = is_open(self.ctx.service.calendar, self.kit.clock())
+        if self.ctx.office is not None:
+            await self._ring_office(self.ctx.office)
+            return
         await self.ari.answer(self.ctx.channel_id)
         await self.kit.records.update(self.ctx.call_id, pbx_answered_at=self.kit.clock(),
                                       in_hours=self.in_hours)
@@ -262,6 +276,56 @@ class InboundCall:
             await self._hand_off("no queue configured")
             return
         await self._enter_queue(queue, None)
+
+    # -- office lines ("ricaduta") ------------------------------------------------
+    async def _ring_office(self, office: OfficeLineInfo) -> None:
+        """Ring the office phone first; the caller hears ringing, not a welcome."""
+        await self._move("office", State.OFFICE_RINGING, (State.ARRIVED,))
+        await self.kit.records.update(self.ctx.call_id, in_hours=self.in_hours)
+        await self.ari.ring(self.ctx.channel_id)
+        self.office_leg = f"{self.ctx.call_id}-o1"
+        self.kit.alias_channel(self.office_leg, self.ctx.channel_id)
+        timeout = ring_timeout_seconds(office.rings, self.kit.settings.ring_on_ms,
+                                       self.kit.settings.ring_off_ms)
+        try:
+            await self.ari.originate(
+                self.office_leg, f"PJSIP/{office.endpoint}", app_args=f"leg,{self.ctx.call_id}",
+                caller_id=self._caller_id(), timeout=max(1, round(timeout)),
+                originator=self.ctx.channel_id)
+        except (AriError, AriUnavailable) as exc:
+            log.warning("call %s: office phone %s unreachable (%s)", self.ctx.call_id,
+                        office.endpoint, exc)
+            await self._overflow()
+
+    async def _office_answered(self) -> None:
+        assert self.office_leg is not None
+        await self.ari.answer(self.ctx.channel_id)
+        now = self.kit.clock()
+        await self.ari.create_bridge(self.bridge_id, "mixing", self.bridge_id)
+        await self.ari.add_channel(self.bridge_id, self.ctx.channel_id)
+        await self.ari.add_channel(self.bridge_id, self.office_leg)
+        self.outcome_override = "office_answered"
+        await self._move("office_answered", State.OFFICE_CONNECTED, (State.OFFICE_RINGING,))
+        await self.kit.records.update(self.ctx.call_id, pbx_answered_at=now)
+
+    async def _overflow(self) -> None:
+        """Nobody answered at the office: on to the service's contact center."""
+        self.office_leg = None
+        self.overflow = True
+        await self.ari.answer(self.ctx.channel_id)
+        await self.kit.records.update(self.ctx.call_id, overflow=True,
+                                      pbx_answered_at=self.kit.clock())
+        office = self.ctx.office
+        queue = (self.ctx.service.queues.get(office.queue_slug or "") if office else None) \
+            or self.ctx.service.main_queue
+        if not self.in_hours:
+            self.voicemail_reason = "out_of_hours"
+            await self._move("overflow", State.CLOSED_MESSAGE, (State.OFFICE_RINGING,))
+            await self._play(self._media("out_of_hours"), self._start_voicemail)
+        elif queue is None:
+            await self._hand_off("no queue configured")
+        else:
+            await self._enter_queue(queue, None)
 
     # -- menu ----------------------------------------------------------------------
     async def _offer_menu(self, invalid: bool = False) -> None:
@@ -333,7 +397,7 @@ class InboundCall:
         now = self.kit.clock()
         self.queue_entered_at = now
         await self._move("enqueue", State.QUEUED, (State.WELCOME, State.HOURS, State.MENU,
-                                                     State.NOTICES))
+                                                     State.NOTICES, State.OFFICE_RINGING))
         await self.kit.records.update(self.ctx.call_id, queue_entered_at=now,
                                       queue_id=queue.id, topic=skill)
         await self._wait_in_queue(queue.wait_limit_seconds)
@@ -423,7 +487,7 @@ class InboundCall:
             self.kit.alias_channel(channel_id, self.ctx.channel_id)
             try:
                 await self.ari.originate(
-                    channel_id, f"PJSIP/{agent.username}", app_args=f"agent,{self.ctx.call_id}",
+                    channel_id, f"PJSIP/{agent.username}", app_args=f"leg,{self.ctx.call_id}",
                     caller_id=self._caller_id(), timeout=max(1, round(timeout)),
                     originator=self.ctx.channel_id)
             except (AriError, AriUnavailable) as exc:
@@ -447,7 +511,10 @@ class InboundCall:
                                         let_ring=result in ("no_answer", "rejected", "failed"))
 
     async def on_agent_answered(self, channel_id: str) -> None:
-        """An agent's leg entered Stasis: it was answered."""
+        """A leg we rang (an agent's or the office's) entered Stasis: it was answered."""
+        if channel_id == self.office_leg and self.state is State.OFFICE_RINGING:
+            await self._office_answered()
+            return
         offer = self.offers.get(channel_id)
         if offer is None or self.state is not State.QUEUED:
             await self._drop_leg(channel_id)
@@ -471,7 +538,14 @@ class InboundCall:
                                       agent_id=offer.agent.agent_id)
 
     async def on_agent_leg_gone(self, channel_id: str, cause: int | None) -> None:
-        """An agent's leg ended: before answering (no answer, busy) or after (hung up)."""
+        """A leg we rang ended: before answering (no answer, busy) or after (hung up)."""
+        if channel_id == self.office_leg:
+            if self.state is State.OFFICE_RINGING:
+                await self._overflow()
+            elif self.state is State.OFFICE_CONNECTED:
+                self.hung_up_by = "agent"
+                await self._hangup_caller()
+            return
         if channel_id in self.offers:
             result = {17: "rejected", 21: "rejected"}.get(cause or 0, "no_answer")
             await self._offer_over(channel_id, result)
@@ -596,6 +670,16 @@ class InboundCall:
         """Re-adopted after a restart: carry on from the recorded state."""
         if self.state is State.ARRIVED:
             await self.start()
+        elif self.state is State.OFFICE_RINGING:
+            leg = self.office_leg
+            if leg not in live:
+                await self._overflow()
+            elif live[leg].get("state") == "Up":
+                await self._office_answered()
+        elif self.state is State.OFFICE_CONNECTED:
+            if self.office_leg not in live:
+                self.hung_up_by = "agent"
+                await self._hangup_caller()
         elif self.state is State.QUEUED:
             for leg in list(self.offers):
                 if leg not in live:
@@ -702,7 +786,10 @@ class InboundCall:
             if self.agent_channel is not None and hung_up_by != "agent":
                 await self._safely(self._drop_leg(self.agent_channel))
             await self._agent_to_wrapup()
-        if previous in (State.QUEUED, State.CONNECTED):
+        if (previous in (State.OFFICE_RINGING, State.OFFICE_CONNECTED) and self.office_leg
+                and hung_up_by != "agent"):
+            await self._safely(self._drop_leg(self.office_leg))
+        if previous in (State.QUEUED, State.CONNECTED, State.OFFICE_CONNECTED):
             await self._safely(self._destroy_bridge())
         extra = {"queue_exit": "abandoned"} if previous is State.QUEUED else {}
         await self.kit.records.ended(self.ctx.call_id, at=self.kit.clock(),

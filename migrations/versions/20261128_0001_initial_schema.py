@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:04:47.562271
+Create Date: 2026-11-28 12:27:06.885085
 """
 
 from collections.abc import Sequence
@@ -174,11 +174,13 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('number', sa.String(length=20), nullable=False),
     sa.Column('endpoint', sa.String(length=32), nullable=False),
+    sa.Column('sip_ha1', sa.String(length=32), nullable=False),
     sa.Column('rings', sa.Integer(), nullable=False),
     sa.Column('queue_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['queue_id'], ['queues.id'], name=op.f('fk_office_lines_queue_id_queues'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_office_lines_service_id_services'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_office_lines')),
+    sa.UniqueConstraint('endpoint', name=op.f('uq_office_lines_endpoint')),
     sa.UniqueConstraint('number', name=op.f('uq_office_lines_number'))
     )
     op.create_table('call_offers',
