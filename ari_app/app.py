@@ -34,6 +34,7 @@ from ari_app.flows.inbound import (
     State,
     Toolkit,
 )
+from ari_app.flows.transfer import TransferRefused
 from ari_app.metrics import ReactionTimes, event_received
 from ari_app.queueing.dispatcher import Dispatcher
 from ari_app.records import CallRecords
@@ -228,7 +229,33 @@ class ControlPlane:
             await flow.on_timer(event["name"], event["token"])
         elif kind == "Resume":
             await flow.resume(event["live"])
+        elif kind == "Command":
+            await self._run_command(flow, event)
         return flow.state is State.ENDED
+
+    @staticmethod
+    async def _run_command(flow: InboundCall, event: Event) -> None:
+        done: asyncio.Future[None] = event["done"]
+        try:
+            action, args = event["action"], event["args"]
+            if action == "transfer":
+                await flow.transfer(args["to"], args.get("mode", "blind"))
+            elif action == "complete":
+                await flow.complete_transfer()
+            elif action == "cancel":
+                await flow.cancel_transfer()
+            else:
+                raise TransferRefused(f"unknown command {action!r}")
+        except TransferRefused as exc:
+            if not done.done():
+                done.set_exception(exc)
+            return
+        except BaseException as exc:
+            if not done.done():
+                done.set_exception(exc)
+            raise
+        if not done.done():
+            done.set_result(None)
 
     async def _handle_agent_leg(self, flow: InboundCall, leg: str, event: Event) -> None:
         kind = event.get("type")
@@ -299,6 +326,27 @@ class ControlPlane:
             with contextlib.suppress(Exception):
                 await self.records.update(flow.ctx.call_id, flow_state="handed_off")
 
+    # -- commands from agents (desktop, API, CLI) ----------------------------------
+    def find_call(self, call_id: str) -> CallHandle | None:
+        for handle in self.active_calls:
+            if handle.flow is not None and handle.flow.ctx.call_id == call_id:
+                return handle
+        return None
+
+    async def command(self, call_id: str, action: str, **args: str) -> None:
+        """Run an agent's command on a call, in the call's own order of events.
+
+        Raises LookupError if the call is not in progress here, TransferRefused if
+        the call's state does not allow it now.
+        """
+        handle = self.find_call(call_id)
+        if handle is None:
+            raise LookupError(call_id)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        handle.inbox.put_nowait({"type": "Command", "action": action, "args": args,
+                                 "done": done})
+        await done
+
     # -- recovery ----------------------------------------------------------------
     async def recover(self) -> None:
         """Make our records agree with Asterisk after a (re)connection or a restart.
@@ -326,7 +374,7 @@ class ControlPlane:
                 flow.post = handle.inbox.put_nowait
                 for leg in flow.offers:
                     self.calls[leg] = handle
-                for leg in (flow.agent_channel, flow.office_leg):
+                for leg in (flow.agent_channel, flow.office_leg, flow.referent_leg):
                     if leg:
                         self.calls[leg] = handle
                 if call.channel_id not in live:
@@ -379,8 +427,11 @@ class ControlPlane:
         if call.queue_id is not None:
             flow.queue = next((q for q in service.queues.values() if q.id == call.queue_id),
                               None)
+        flow.answered_by_agent = call.answered_at is not None
+        referents = sorted(c for c in live if c.startswith(f"{call.id}-r"))
+        flow.referent_leg = referents[-1] if referents else None
         for offer in await self.agents.open_offers(call.id):
-            if offer.result == "answered" and flow.state is State.CONNECTED:
+            if offer.result == "answered" and flow.state in (State.CONNECTED, State.CONSULTING):
                 flow.agent_channel, flow.agent_id = offer.channel_id, offer.agent_id
             elif offer.ring_stopped_at is None and offer.agent_id is not None:
                 agent = await self._agent_view(offer.agent_id)

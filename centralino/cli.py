@@ -16,6 +16,7 @@ import click
 
 from centralino import database
 from centralino.cli_agents import agent
+from centralino.cli_calls import call
 from centralino.cli_services import office, service, voicemail
 from centralino.config import Settings, load_settings
 from centralino.errors import CentralinoError
@@ -229,6 +230,7 @@ main.add_command(agent)
 main.add_command(service)
 main.add_command(voicemail)
 main.add_command(office)
+main.add_command(call)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -23,6 +23,8 @@ class Credentials:
     ari_password: str
     ami_user: str
     ami_secret: str
+    #: Bearer token of the control plane's HTTP API (CLI and scripts on this host).
+    api_token: str = ""
 
     @property
     def ari_password_crypt(self) -> str:
@@ -33,19 +35,33 @@ def load_or_create(path: Path) -> Credentials:
     """Read the credentials file, creating it with fresh random secrets if absent."""
     if path.exists():
         try:
-            return Credentials(**json.loads(path.read_text(encoding="utf-8")))
+            creds = Credentials(**json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, TypeError) as exc:
             raise ConfigError(
                 f"{path} is damaged ({exc}); delete it to generate new Asterisk credentials"
             ) from None
+        if creds.api_token:
+            return creds
+        # Written by an older version: add what is missing, keep the rest.
+        creds = Credentials(**{**asdict(creds), "api_token": secrets.token_urlsafe(32)})
+        _write(path, creds, replace=True)
+        return creds
     creds = Credentials(
         ari_user="centralino",
         ari_password=secrets.token_urlsafe(24),
         ami_user="centralino",
         ami_secret=secrets.token_urlsafe(24),
+        api_token=secrets.token_urlsafe(32),
     )
+    _write(path, creds, replace=False)
+    return creds
+
+
+def _write(path: Path, creds: Credentials, *, replace: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    target = path.with_suffix(".tmp") if replace else path
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(asdict(creds), handle)
-    return creds
+    if replace:
+        target.replace(path)

@@ -29,7 +29,7 @@ from ari_app.clock import Clock, utc_now
 from ari_app.flows.inbound import FlowSettings
 from ari_app.transport.ami import AmiLink
 from ari_app.transport.ari import AriClient
-from centralino import database, prompts
+from centralino import api, database, prompts
 from centralino.agents import agent_accounts
 from centralino.config import Settings
 from centralino.credentials import Credentials, load_or_create
@@ -167,6 +167,7 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     agi.route("service-open", service_open(plane.directory, clock))
     agi.route("agent-state", agent_state(sessions, clock))
     app = web.Application()
+    api.add_routes(app, plane, creds.api_token)
     app.router.add_get("/health", _health)
     app.router.add_get("/metrics", _metrics)
     runner = web.AppRunner(app, access_log=None)

@@ -20,7 +20,7 @@ CALL_OUTCOMES = (
     "hangup_before_queue",  # caller hung up during welcome or menu
     "failed",            # the PBX could not handle it (fallback taken)
 )
-HANGUP_PARTIES = ("caller", "agent", "system")
+HANGUP_PARTIES = ("caller", "agent", "referent", "system")
 
 
 class Call(Base):

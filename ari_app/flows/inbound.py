@@ -36,6 +36,7 @@ from ari_app.directory import (
     ServiceInfo,
 )
 from ari_app.flows.menu import MenuSession
+from ari_app.flows.transfer import TransferSteps
 from ari_app.hours import is_open
 from ari_app.queueing.dispatcher import Dispatcher, Waiting
 from ari_app.records import CallRecords
@@ -67,6 +68,9 @@ class State(StrEnum):
     NOTICES = "notices"
     QUEUED = "queued"
     CONNECTED = "connected"
+    TRANSFERRING = "transferring"
+    CONSULTING = "consulting"
+    TRANSFERRED = "transferred"
     BUSY = "busy"
     CLOSED_MESSAGE = "closed_message"
     VOICEMAIL = "voicemail"
@@ -125,7 +129,7 @@ class Offer:
     channel_id: str
 
 
-class InboundCall:
+class InboundCall(TransferSteps):
     """One caller's leg under our control."""
 
     def __init__(self, ctx: CallContext, kit: Toolkit, post: Callable[[dict[str, Any]], None],
@@ -158,6 +162,7 @@ class InboundCall:
         self._recording: str | None = None
         self._announcer = PositionAnnouncer()
         self.office_leg: str | None = None
+        self.answered_by_agent = False
         self.outcome_override: str | None = None
         self._recording_grace = False
         self._grace_cause: int | None = None
@@ -515,6 +520,9 @@ class InboundCall:
         if channel_id == self.office_leg and self.state is State.OFFICE_RINGING:
             await self._office_answered()
             return
+        if channel_id == self.referent_leg:
+            await self.referent_answered()
+            return
         offer = self.offers.get(channel_id)
         if offer is None or self.state is not State.QUEUED:
             await self._drop_leg(channel_id)
@@ -526,6 +534,7 @@ class InboundCall:
         if self.queue_entered_at is not None:
             (await self._estimator()).record_wait((now - self.queue_entered_at).total_seconds())
         self.agent_channel, self.agent_id = channel_id, offer.agent.agent_id
+        self.answered_by_agent = True
         await self._offer_over(channel_id, "answered")
         for other in list(self.offers):
             await self._drop_leg(other)
@@ -549,6 +558,12 @@ class InboundCall:
         if channel_id in self.offers:
             result = {17: "rejected", 21: "rejected"}.get(cause or 0, "no_answer")
             await self._offer_over(channel_id, result)
+            return
+        if channel_id == self.referent_leg:
+            await self.referent_leg_gone()
+            return
+        if channel_id == self.agent_channel and self.state is State.CONSULTING:
+            await self.complete_transfer()  # the agent hung up: the caller goes on
             return
         if channel_id == self.agent_channel and self.state is State.CONNECTED:
             self.hung_up_by = "agent"
@@ -627,7 +642,8 @@ class InboundCall:
             await self.kit.records.voicemail(
                 call_id=self.ctx.call_id, service_id=self.ctx.service.id, recording=name,
                 duration=duration, at=self.kit.clock(), reason=self.voicemail_reason,
-                callback_requested=self.voicemail_reason in ("no_agents", "wait_limit"))
+                callback_requested=self.voicemail_reason in ("no_agents", "wait_limit",
+                                                                 "transfer"))
             self.left_message = True
 
     # -- timers --------------------------------------------------------------------
@@ -692,6 +708,12 @@ class InboundCall:
                 await self._wait_in_queue(max(0.0, self.queue.wait_limit_seconds - waited))
             else:
                 await self._queue_main()
+        elif self.state in (State.TRANSFERRING, State.CONSULTING, State.TRANSFERRED):
+            if self.referent_leg not in live:
+                await self.referent_leg_gone()
+            elif self.state is not State.TRANSFERRED and live[self.referent_leg].get(
+                    "state") == "Up":
+                await self.referent_answered()
         elif self.state is State.CONNECTED:
             if self.agent_channel not in live:
                 self.hung_up_by = "agent"
@@ -733,7 +755,7 @@ class InboundCall:
         """How the call ended, in the terms the SLA figures count."""
         if self.outcome_override:
             return self.outcome_override
-        if self.agent_channel is not None:
+        if self.answered_by_agent:
             return "answered"
         if self.in_hours is False:
             return "out_of_hours"  # outside the window, message or not
@@ -782,14 +804,19 @@ class InboundCall:
         for channel_id in list(self.offers):
             await self._safely(self._drop_leg(channel_id))
             await self._offer_over(channel_id, "caller_gone")
-        if previous is State.CONNECTED:
+        if previous in (State.CONNECTED, State.CONSULTING):
             if self.agent_channel is not None and hung_up_by != "agent":
                 await self._safely(self._drop_leg(self.agent_channel))
             await self._agent_to_wrapup()
+        if self.referent_leg is not None and hung_up_by != "referent":
+            await self._safely(self._drop_leg(self.referent_leg))
+        if previous is State.CONSULTING:
+            await self._safely(self.ari.destroy_bridge(self.consult_bridge_id))
         if (previous in (State.OFFICE_RINGING, State.OFFICE_CONNECTED) and self.office_leg
                 and hung_up_by != "agent"):
             await self._safely(self._drop_leg(self.office_leg))
-        if previous in (State.QUEUED, State.CONNECTED, State.OFFICE_CONNECTED):
+        if previous in (State.QUEUED, State.CONNECTED, State.OFFICE_CONNECTED, State.CONSULTING,
+                        State.TRANSFERRING, State.TRANSFERRED):
             await self._safely(self._destroy_bridge())
         extra = {"queue_exit": "abandoned"} if previous is State.QUEUED else {}
         await self.kit.records.ended(self.ctx.call_id, at=self.kit.clock(),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:27:06.885085
+Create Date: 2026-11-28 12:28:56.016123
 """
 
 from collections.abc import Sequence
@@ -144,7 +144,7 @@ def upgrade() -> None:
     sa.Column('agent_id', sa.Integer(), nullable=True),
     sa.Column('resolution', sa.String(length=16), nullable=True),
     sa.Column('notes', sa.Text(), nullable=False),
-    sa.CheckConstraint("hung_up_by IS NULL OR hung_up_by IN ('caller', 'agent', 'system')", name=op.f('ck_calls_hung_up_by')),
+    sa.CheckConstraint("hung_up_by IS NULL OR hung_up_by IN ('caller', 'agent', 'referent', 'system')", name=op.f('ck_calls_hung_up_by')),
     sa.CheckConstraint("outcome IS NULL OR outcome IN ('answered', 'abandoned', 'abandoned_short', 'voicemail', 'ivr_only', 'out_of_hours', 'office_answered', 'hangup_before_queue', 'failed')", name=op.f('ck_calls_outcome')),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_calls_agent_id_agents'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['queue_id'], ['queues.id'], name=op.f('fk_calls_queue_id_queues'), ondelete='SET NULL'),

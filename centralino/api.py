@@ -1,0 +1,99 @@
+"""The control plane's HTTP API for agents' commands on calls (transfer, and more to come).
+
+Served by the control plane's own aiohttp server; every ``/api/`` request needs
+the installation's bearer token (``credentials.json``, mode 0600), so only the
+operator of this host — the CLI, the agent desktop behind it — can use it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from sqlalchemy import or_, select
+
+from ari_app.app import ControlPlane
+from ari_app.flows.transfer import TransferRefused
+from ari_app.sanitize import normalize_did
+from models import OfficeLine
+
+PLANE: web.AppKey[ControlPlane] = web.AppKey("plane", ControlPlane)
+TOKEN: web.AppKey[str] = web.AppKey("api_token", str)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/api/"):
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), request.app[TOKEN].encode()):
+            raise web.HTTPUnauthorized(text='{"error": "missing or wrong API token"}',
+                                       content_type="application/json")
+    return await handler(request)
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    calls = []
+    for handle in request.app[PLANE].active_calls:
+        flow = handle.flow
+        if flow is None:
+            continue
+        calls.append({"call_id": flow.ctx.call_id, "service": flow.ctx.service.slug,
+                      "did": flow.ctx.did, "caller": flow.ctx.caller_number,
+                      "state": flow.state.value, "agent_id": flow.agent_id})
+    return web.json_response({"calls": calls})
+
+
+async def _referent_endpoint(request: web.Request, target: str) -> str | None:
+    """An office phone, named by its SIP account or by its office line's number."""
+    plane = request.app[PLANE]
+    number = normalize_did(target) or ""
+    async with plane.sessions() as session:
+        return await session.scalar(select(OfficeLine.endpoint).where(
+            or_(OfficeLine.endpoint == target, OfficeLine.number == number)))
+
+
+async def _command(request: web.Request, action: str, **args: str) -> web.Response:
+    call_id = request.match_info["call_id"]
+    try:
+        await request.app[PLANE].command(call_id, action, **args)
+    except LookupError:
+        return web.json_response({"error": f"no call {call_id} in progress"}, status=404)
+    except TransferRefused as exc:
+        return web.json_response({"error": str(exc)}, status=409)
+    return web.json_response({"call_id": call_id, "done": action})
+
+
+async def transfer(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.json_response({"error": "body must be JSON"}, status=400)
+    target = str(body.get("to", ""))[:64] if isinstance(body, dict) else ""
+    mode = str(body.get("mode", "blind")) if isinstance(body, dict) else "blind"
+    if mode not in ("blind", "attended"):
+        return web.json_response({"error": "mode must be blind or attended"}, status=400)
+    endpoint = await _referent_endpoint(request, target)
+    if endpoint is None:
+        return web.json_response({"error": f"{target!r} is no referent (office phone or "
+                                           "office number)"}, status=400)
+    return await _command(request, "transfer", to=endpoint, mode=mode)
+
+
+async def complete(request: web.Request) -> web.Response:
+    return await _command(request, "complete")
+
+
+async def cancel(request: web.Request) -> web.Response:
+    return await _command(request, "cancel")
+
+
+def add_routes(app: web.Application, plane: ControlPlane, token: str) -> None:
+    app[PLANE] = plane
+    app[TOKEN] = token
+    app.middlewares.append(require_token)
+    app.router.add_get("/api/calls", list_calls)
+    app.router.add_post("/api/calls/{call_id}/transfer", transfer)
+    app.router.add_post("/api/calls/{call_id}/transfer/complete", complete)
+    app.router.add_post("/api/calls/{call_id}/transfer/cancel", cancel)
