@@ -54,6 +54,9 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj["settings"] = settings
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level.upper() != "DEBUG":
+        # Schema checks run at every command; say something only if they do something odd.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 # -- asterisk ---------------------------------------------------------------------

@@ -10,8 +10,6 @@ line and exit status 2 (this nested group lets them through to it).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +18,7 @@ import click
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from centralino import agents as agent_ops
+from centralino.cli_support import with_database
 from centralino.config import Settings
 from centralino.errors import CentralinoError
 from centralino.live_config import ConfigTarget, apply_configuration, config_target
@@ -31,19 +30,6 @@ T = TypeVar("T")
 
 def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
-
-
-def _with_database(settings: Settings, work: Callable[[async_sessionmaker], Awaitable[T]]) -> T:
-    async def go() -> T:
-        from centralino.runtime import prepare_database
-
-        engine, sessions = await prepare_database(settings)
-        try:
-            return await work(sessions)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 def _comma_list(value: str | None) -> list[str]:
@@ -99,7 +85,7 @@ def agent_add(ctx: click.Context, username: str, password: str, services: str, s
                                   profile=profile, display_name=display_name)
         return await _apply(settings, sessions, target, f"agent {username} added")
 
-    outcome = _with_database(settings, work)
+    outcome = with_database(settings, work)
     click.echo(f"agent {username} added: SIP user {username}, realm {SIP_REALM}, "
                f"registrar {settings.bind_address}:{settings.sip_port}; {outcome}")
 
@@ -117,14 +103,14 @@ def agent_remove(ctx: click.Context, username: str, conf_dir: Path | None) -> No
         await agent_ops.remove_agent(sessions, username)
         return await _apply(settings, sessions, target, f"agent {username} removed")
 
-    click.echo(f"agent {username} removed; {_with_database(settings, work)}")
+    click.echo(f"agent {username} removed; {with_database(settings, work)}")
 
 
 @agent.command("list")
 @click.pass_context
 def agent_list(ctx: click.Context) -> None:
     """Show every agent, its state and since when."""
-    views = _with_database(_settings(ctx), agent_ops.list_agents)
+    views = with_database(_settings(ctx), agent_ops.list_agents)
     if not views:
         click.echo("no agents: add one with `centralino agent add USER --services SLUG`")
         return
@@ -145,7 +131,7 @@ def _state_command(action: str, summary: str) -> click.Command:
         async def work(sessions: async_sessionmaker) -> agent_ops.AgentView:
             return await agent_ops.set_state(sessions, username, action, reason)
 
-        view = _with_database(_settings(ctx), work)
+        view = with_database(_settings(ctx), work)
         suffix = f" ({view.pause_reason})" if view.pause_reason else ""
         click.echo(f"agent {view.username} is {view.state.replace('_', ' ')}{suffix}")
 

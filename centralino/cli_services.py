@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TypeVar
 
@@ -12,25 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from centralino import services as ops
-from centralino.config import Settings
+from centralino.cli_support import with_database
 from centralino.errors import CentralinoError
 from models import SERVICE_MODES, Service, ServiceDid
 
 T = TypeVar("T")
-
-
-def with_database(settings: Settings, work: Callable[[async_sessionmaker], Awaitable[T]]) -> T:
-    """Run ``work`` with a migrated database, then close it."""
-    async def go() -> T:
-        from centralino.runtime import prepare_database
-
-        engine, sessions = await prepare_database(settings)
-        try:
-            return await work(sessions)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 @click.group()
