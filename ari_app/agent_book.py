@@ -4,49 +4,182 @@ Logging in, pausing and logging out are done by agents (CLI, feature codes,
 desktop) and written to the database; ringing, on-call and wrap-up are written
 here by the control plane. The database is the source of truth, so a restarted
 process, or a second process, sees the same agents.
+
+While the database is away, reads answer from the last snapshot, kept up to date
+with the state changes this process wrote since (journaled or not), so an agent
+who just answered does not look available (see :mod:`ari_app.outage`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from ari_app.outage import LastGood, WriteBehind
 from ari_app.routing import AgentView
 from models import Agent, CallOffer, Queue, agent_services
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    """One agent as last read, with the control plane's own later changes applied."""
+
+    id: int
+    username: str
+    state: str
+    state_since: datetime | None
+    profile: str
+    skills: frozenset[str]
+    last_offered_at: datetime | None
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentSnapshot:
+        return cls(id=agent.id, username=agent.username, state=agent.state,
+                   state_since=agent.state_since, profile=agent.profile,
+                   skills=frozenset(s.skill for s in agent.skills),
+                   last_offered_at=agent.last_offered_at)
+
+
+@dataclass(frozen=True)
+class _StateChange:
+    """A state change this process wrote, to apply to snapshots read before it."""
+
+    agent_id: int
+    state: str
+    at: datetime
+    only_if: tuple[str, ...] | None
+    offered: bool
+    #: Journal sequence number while it waits for the database; None once written.
+    seq: int | None
+
+    def applied_to(self, agent: AgentSnapshot) -> AgentSnapshot:
+        if agent.id != self.agent_id or (self.only_if is not None
+                                         and agent.state not in self.only_if):
+            return agent
+        return replace(agent, state=self.state, state_since=self.at,
+                       last_offered_at=self.at if self.offered else agent.last_offered_at)
+
+    def applied_to_answer(self, answer: Any) -> Any:
+        """A remembered answer: an agent, a list of agents, or something else (unchanged)."""
+        if isinstance(answer, AgentSnapshot):
+            return self.applied_to(answer)
+        if isinstance(answer, list):
+            return [self.applied_to(a) if isinstance(a, AgentSnapshot) else a for a in answer]
+        return answer
 
 
 class AgentBook:
-    def __init__(self, sessions: async_sessionmaker):
+    def __init__(self, sessions: async_sessionmaker, writes: WriteBehind | None = None):
         self._sessions = sessions
+        self._writes = writes or WriteBehind(sessions)
+        self._reads = LastGood(self._writes)
+        #: Changes journaled and not yet in the database: fresh reads lack them.
+        self._waiting: list[_StateChange] = []
+        #: Per read in progress, the changes made meanwhile (it may not see them).
+        self._reading: list[list[_StateChange]] = []
+        for op, apply in (("agents.set_state", self._set_state),
+                          ("agents.offer_started", self._offer_started),
+                          ("agents.offer_ended", self._offer_ended)):
+            self._writes.register(op, apply)
 
-    async def of_service(self, service_id: int) -> list[Agent]:
+    # -- reads -------------------------------------------------------------------
+    async def of_service(self, service_id: int) -> list[AgentSnapshot]:
         """Every agent who answers this service, whatever their state."""
+        async def fetch() -> list[AgentSnapshot]:
+            async with self._sessions() as session:
+                rows = await session.scalars(
+                    select(Agent).join(agent_services, agent_services.c.agent_id == Agent.id)
+                    .where(agent_services.c.service_id == service_id).order_by(Agent.id))
+                return [AgentSnapshot.of(agent) for agent in rows.all()]
+
+        return await self._read(("of_service", service_id), fetch)
+
+    async def get(self, agent_id: int) -> AgentSnapshot | None:
+        async def fetch() -> AgentSnapshot | None:
+            async with self._sessions() as session:
+                agent = await session.get(Agent, agent_id)
+                return AgentSnapshot.of(agent) if agent is not None else None
+
+        return await self._read(("agent", agent_id), fetch)
+
+    async def in_states(self, states: tuple[str, ...]) -> list[AgentSnapshot]:
+        # Every agent is read (a small table), so that a remembered snapshot, kept up to
+        # date with our changes, can show an agent moving into these states too.
+        async def fetch() -> list[AgentSnapshot]:
+            async with self._sessions() as session:
+                rows = await session.scalars(select(Agent).order_by(Agent.id))
+                return [AgentSnapshot.of(agent) for agent in rows.all()]
+
+        agents = await self._read("every_agent", fetch)
+        return [agent for agent in agents if agent.state in states]
+
+    async def wrapup_seconds(self, agent_id: int) -> int:
+        """The longest wrap-up among the queues of the agent's services."""
+        async def fetch() -> int:
+            async with self._sessions() as session:
+                value = await session.scalar(
+                    select(func.max(Queue.wrapup_seconds))
+                    .join(agent_services, agent_services.c.service_id == Queue.service_id)
+                    .where(agent_services.c.agent_id == agent_id))
+                return int(value or 0)
+
+        return await self._reads.read(("wrapup", agent_id), fetch)
+
+    async def open_offers(self, call_id: str) -> list[CallOffer]:
         async with self._sessions() as session:
-            rows = await session.scalars(
-                select(Agent).join(agent_services, agent_services.c.agent_id == Agent.id)
-                .where(agent_services.c.service_id == service_id).order_by(Agent.id))
+            rows = await session.scalars(select(CallOffer).where(
+                CallOffer.call_id == call_id).order_by(CallOffer.id))
             return list(rows.all())
 
     @staticmethod
-    def view(agent: Agent, busy_elsewhere: bool) -> AgentView:
+    def view(agent: AgentSnapshot, busy_elsewhere: bool) -> AgentView:
         return AgentView(
             agent_id=agent.id, username=agent.username, state=agent.state,
-            idle_since=agent.state_since or _EPOCH,
-            skills=frozenset(s.skill for s in agent.skills), profile=agent.profile,
+            idle_since=agent.state_since or _EPOCH, skills=agent.skills, profile=agent.profile,
             busy_elsewhere=busy_elsewhere, last_offered_at=agent.last_offered_at,
         )
 
+    # -- writes ------------------------------------------------------------------
     async def set_state(self, agent_id: int, state: str, at: datetime, *,
                         only_if: tuple[str, ...] | None = None) -> bool:
         """Change an agent's state; with ``only_if``, only from one of those states.
 
         The guard keeps a call from overriding what the agent did meanwhile
-        (e.g. an agent who logged out while ringing stays logged out).
+        (e.g. an agent who logged out while ringing stays logged out). Journaled
+        while the database is away: then True, and the guard is checked on replay.
         """
+        written = await self._writes.write(
+            "agents.set_state", agent_id=agent_id, state=state, at=at,
+            only_if=list(only_if) if only_if is not None else None)
+        if written.applied and not written.result:
+            return False
+        self._changed(agent_id, state, at, only_if=None if written.applied else only_if,
+                      offered=False, seq=written.seq)
+        return True
+
+    async def offer_started(self, call_id: str, agent_id: int, channel_id: str,
+                            at: datetime) -> None:
+        """The agent's phone rings for a call; the offer is known by its leg's channel id."""
+        written = await self._writes.write(
+            "agents.offer_started", call_id=call_id, agent_id=agent_id,
+            channel_id=channel_id, at=at)
+        self._changed(agent_id, "ringing", at, only_if=None, offered=True, seq=written.seq)
+
+    async def offer_ended(self, channel_id: str, at: datetime, result: str) -> None:
+        await self._writes.write("agents.offer_ended", channel_id=channel_id, at=at,
+                                 result=result)
+
+    # -- the writes themselves, each in one transaction and safe to repeat -----------
+    async def _set_state(self, *, agent_id: int, state: str, at: datetime,
+                         only_if: list[str] | None) -> bool:
         async with self._sessions() as session:
             query = update(Agent).where(Agent.id == agent_id)
             if only_if is not None:
@@ -58,44 +191,52 @@ class AgentBook:
             await session.commit()
             return bool(result.rowcount)
 
-    async def offer_started(self, call_id: str, agent_id: int, channel_id: str,
-                            at: datetime) -> int:
+    async def _offer_started(self, *, call_id: str, agent_id: int, channel_id: str,
+                             at: datetime) -> None:
         async with self._sessions() as session:
-            offer = CallOffer(call_id=call_id, agent_id=agent_id, channel_id=channel_id,
-                              ring_started_at=at)
-            session.add(offer)
+            if await session.scalar(select(CallOffer.id).where(
+                    CallOffer.channel_id == channel_id)) is not None:
+                return  # written already (with the agent's state, same transaction)
+            session.add(CallOffer(call_id=call_id, agent_id=agent_id, channel_id=channel_id,
+                                  ring_started_at=at))
             await session.execute(update(Agent).where(Agent.id == agent_id).values(
                 state="ringing", state_since=at, last_offered_at=at))
             await session.commit()
-            return offer.id
 
-    async def offer_ended(self, offer_id: int, at: datetime, result: str) -> None:
+    async def _offer_ended(self, *, channel_id: str, at: datetime, result: str) -> None:
         async with self._sessions() as session:
             await session.execute(update(CallOffer).where(
-                CallOffer.id == offer_id, CallOffer.ring_stopped_at.is_(None)).values(
+                CallOffer.channel_id == channel_id, CallOffer.ring_stopped_at.is_(None)).values(
                 ring_stopped_at=at, result=result))
             await session.commit()
 
-    async def open_offers(self, call_id: str) -> list[CallOffer]:
-        async with self._sessions() as session:
-            rows = await session.scalars(select(CallOffer).where(
-                CallOffer.call_id == call_id).order_by(CallOffer.id))
-            return list(rows.all())
+    # -- our own changes over remembered snapshots ----------------------------------
+    async def _read(self, key: Hashable, query: Callable[[], Awaitable[T]]) -> T:
+        if not self._reads.enabled:
+            return await query()
 
-    async def get(self, agent_id: int) -> Agent | None:
-        async with self._sessions() as session:
-            return await session.get(Agent, agent_id)
+        async def fetch() -> T:
+            meanwhile: list[_StateChange] = []
+            self._reading.append(meanwhile)
+            try:
+                answer: Any = await query()
+            finally:
+                self._reading.remove(meanwhile)
+            self._waiting = [c for c in self._waiting
+                             if c.seq is not None and c.seq > self._writes.applied_through]
+            for change in [*self._waiting, *(c for c in meanwhile if c not in self._waiting)]:
+                answer = change.applied_to_answer(answer)
+            return answer
 
-    async def wrapup_seconds(self, agent_id: int) -> int:
-        """The longest wrap-up among the queues of the agent's services."""
-        async with self._sessions() as session:
-            value = await session.scalar(
-                select(func.max(Queue.wrapup_seconds))
-                .join(agent_services, agent_services.c.service_id == Queue.service_id)
-                .where(agent_services.c.agent_id == agent_id))
-            return int(value or 0)
+        return await self._reads.read(key, fetch)
 
-    async def in_states(self, states: tuple[str, ...]) -> list[Agent]:
-        async with self._sessions() as session:
-            return list((await session.scalars(
-                select(Agent).where(Agent.state.in_(states)))).all())
+    def _changed(self, agent_id: int, state: str, at: datetime, *,
+                 only_if: tuple[str, ...] | None, offered: bool, seq: int | None) -> None:
+        if not self._reads.enabled:
+            return  # nothing is remembered: every read is fresh
+        change = _StateChange(agent_id, state, at, only_if, offered, seq)
+        self._reads.revise(change.applied_to_answer)
+        for meanwhile in self._reading:
+            meanwhile.append(change)
+        if seq is not None:
+            self._waiting.append(change)

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -35,7 +36,9 @@ from ari_app.flows.inbound import (
     Toolkit,
 )
 from ari_app.flows.transfer import TransferRefused
+from ari_app.journal import Journal
 from ari_app.metrics import ReactionTimes, event_received
+from ari_app.outage import DatabaseUnavailable, WriteBehind
 from ari_app.queueing.dispatcher import Dispatcher
 from ari_app.records import CallRecords
 from ari_app.routing import AgentView
@@ -88,12 +91,15 @@ class CallHandle:
 class ControlPlane:
     def __init__(self, ari: AriClient, sessions: async_sessionmaker, *, sounds_dir: str,
                  clock: Clock = utc_now, flow_settings: FlowSettings | None = None,
-                 dispatch_poll_seconds: float = 2.0):
+                 dispatch_poll_seconds: float = 2.0, journal_path: Path | None = None):
         self.ari = ari
         self.sessions = sessions
-        self.records = CallRecords(sessions)
-        self.directory = ServiceDirectory(sessions)
-        self.agents = AgentBook(sessions)
+        #: Database writes, journaled in ``journal_path`` while the database is away.
+        self.writes = WriteBehind(sessions, Journal(journal_path) if journal_path else None)
+        self.writes.on_caught_up = self._database_caught_up
+        self.records = CallRecords(sessions, self.writes)
+        self.directory = ServiceDirectory(sessions, self.writes)
+        self.agents = AgentBook(sessions, self.writes)
         self.clock = clock
         self.dispatcher = Dispatcher(ari, self.agents, clock, poll_seconds=dispatch_poll_seconds)
         self.kit = Toolkit(
@@ -111,6 +117,8 @@ class ControlPlane:
         #: How many times the event WebSocket (re)connected and calls were reconciled.
         self.connections = 0
         self._recovering = asyncio.Lock()
+        #: Recovery found the database away: calls are reconciled once it has caught up.
+        self._reconcile_later = False
 
     @property
     def active_calls(self) -> list[CallHandle]:
@@ -119,6 +127,7 @@ class ControlPlane:
     # -- event loop --------------------------------------------------------------
     async def run(self) -> None:
         """Consume ARI events until cancelled."""
+        await self.writes.start()  # what a previous run journaled goes in before new writes
         self.dispatcher.start()
         async for event in self.ari.events(on_connect=self._on_connect):
             self.dispatch(event)
@@ -182,11 +191,11 @@ class ControlPlane:
                 except (AriError, AriUnavailable) as exc:
                     log.warning("call on channel %s: ARI refused (%s); sending it to the "
                                 "fallback", handle.channel_id, exc)
-                    await self._rescue(handle)
+                    finished = await self._rescue(handle)
                 except Exception:
                     log.exception("call on channel %s: handler failed; sending it to the "
                                   "fallback", handle.channel_id)
-                    await self._rescue(handle)
+                    finished = await self._rescue(handle)
         finally:
             if handle.flow is not None:
                 handle.flow.cancel_timers()
@@ -287,9 +296,22 @@ class ControlPlane:
         caller = channel.get("caller") or {}
         caller_number = clean_caller_number(caller.get("number"))
         caller_name = clean_caller_name(caller.get("name"))
-        service = await self.directory.get(slug) if is_slug(slug) else None
         call_id = str(uuid.uuid4())
         now = self.clock()
+        try:
+            service = await self.directory.get(slug) if is_slug(slug) else None
+        except DatabaseUnavailable as exc:
+            # Nothing known about the service (the database has been away since start-up):
+            # the call is put on record and goes to the dialplan's fallback (voicemail).
+            log.warning("call %s: %s; handing it to the dialplan fallback", call_id, exc)
+            await self.records.arrived(
+                call_id=call_id, channel_id=channel_id, service_id=None, did=did,
+                caller_number=caller_number, caller_name=caller_name, at=now, in_hours=None,
+                service_slug=slug)
+            await self.records.ended(call_id, at=now, hung_up_by="system", cause=None,
+                                     outcome="failed")
+            await self._rescue(handle)
+            return None
         await self.records.arrived(
             call_id=call_id, channel_id=channel_id, service_id=service.id if service else None,
             did=did, caller_number=caller_number, caller_name=caller_name, at=now,
@@ -307,24 +329,41 @@ class ControlPlane:
                           caller_number=caller_number, office=line)
         return InboundCall(ctx, self.kit, handle.inbox.put_nowait)
 
-    async def _rescue(self, handle: CallHandle) -> None:
-        """Safety net: put the caller back in dialplan, where the fallback takes over."""
+    async def _rescue(self, handle: CallHandle) -> bool:
+        """Safety net: put the caller back in dialplan, where the fallback takes over.
+
+        Returns True when the call is over for us: the caller had already hung up
+        (the failed request was racing the hang-up), so the record is closed now
+        instead of waiting for events that will never come.
+        """
         flow = handle.flow
         if flow is not None and flow.state in (State.ENDED, State.HANDED_OFF):
-            return
-        with contextlib.suppress(AriError, AriUnavailable):
+            return flow.state is State.ENDED
+        gone = False
+        try:
             await self.ari.subscribe(f"channel:{handle.channel_id}")
             await self.ari.set_variable(handle.channel_id, NEXT_VARIABLE, "voicemail")
             in_hours = flow.in_hours if flow is not None else None
             await self.ari.set_variable(handle.channel_id, GREETING_VARIABLE,
                                         "b" if in_hours else "u")
             await self.ari.continue_in_dialplan(handle.channel_id)
-        if flow is not None:
-            flow.cancel_timers()
-            self.dispatcher.leave(flow.ctx.call_id)
-            flow.state = State.HANDED_OFF
+        except AriError as exc:
+            gone = exc.status in (404, 422)  # no such channel (any more)
+        except AriUnavailable:
+            pass
+        if flow is None:
+            return gone
+        if gone:
             with contextlib.suppress(Exception):
-                await self.records.update(flow.ctx.call_id, flow_state="handed_off")
+                await flow.on_hangup(None)
+            # A message being recorded keeps the call alive a moment to be filed.
+            return flow.state is State.ENDED
+        flow.cancel_timers()
+        self.dispatcher.leave(flow.ctx.call_id)
+        flow.state = State.HANDED_OFF
+        with contextlib.suppress(Exception):
+            await self.records.update(flow.ctx.call_id, flow_state="handed_off")
+        return False
 
     # -- commands from agents (desktop, API, CLI) ----------------------------------
     def find_call(self, call_id: str) -> CallHandle | None:
@@ -357,7 +396,13 @@ class ControlPlane:
         """
         async with self._recovering:
             live = {c["id"]: c for c in await self._list_channels_when_booted()}
-            for call in await self.records.open_calls():
+            try:
+                open_calls = await self.records.open_calls()
+            except DatabaseUnavailable as exc:
+                self._recover_without_database(live, exc)
+                return
+            self._reconcile_later = False
+            for call in open_calls:
                 handle = self.calls.get(call.channel_id)
                 if handle is not None:
                     if call.channel_id not in live:
@@ -387,6 +432,21 @@ class ControlPlane:
                 log.info("call %s: re-adopted in state %s", call.id, flow.state)
             await self._free_stranded_agents(live)
             self.dispatcher.kick()
+
+    def _recover_without_database(self, live: dict[str, Event], exc: Exception) -> None:
+        """Calls of ours whose channel is gone end now; the rest waits for the database."""
+        self._reconcile_later = True
+        log.warning("calls not reconciled with the records yet (%s): they will be once the "
+                    "database has caught up", exc)
+        for handle in self.active_calls:
+            if handle.channel_id not in live:
+                handle.inbox.put_nowait({"type": "ChannelDestroyed", "cause": None,
+                                         "channel": {"id": handle.channel_id}})
+        self.dispatcher.kick()
+
+    async def _database_caught_up(self) -> None:
+        if self._reconcile_later and self.connected.is_set():
+            await self.recover()
 
     async def _list_channels_when_booted(self, patience: float = 15.0) -> list[Event]:
         """Asterisk answers 503 until fully booted (AMI comes up first): wait for it."""
@@ -430,13 +490,16 @@ class ControlPlane:
         flow.answered_by_agent = call.answered_at is not None
         referents = sorted(c for c in live if c.startswith(f"{call.id}-r"))
         flow.referent_leg = referents[-1] if referents else None
-        for offer in await self.agents.open_offers(call.id):
+        offers = await self.agents.open_offers(call.id)
+        for offer in offers:
             if offer.result == "answered" and flow.state in (State.CONNECTED, State.CONSULTING):
                 flow.agent_channel, flow.agent_id = offer.channel_id, offer.agent_id
             elif offer.ring_stopped_at is None and offer.agent_id is not None:
                 agent = await self._agent_view(offer.agent_id)
                 if agent is not None:
-                    flow.offers[offer.channel_id] = Offer(offer.id, agent, offer.channel_id)
+                    flow.offers[offer.channel_id] = Offer(agent, offer.channel_id)
+        # Offers are keyed by their leg's channel id ("<call>-a<n>"): new ones go on counting.
+        flow._offer_seq = len(offers)
         return flow
 
     async def _agent_view(self, agent_id: int) -> AgentView | None:
@@ -466,6 +529,7 @@ class ControlPlane:
 
     async def close(self) -> None:
         await self.dispatcher.close()
+        await self.writes.close()
         handles = self.active_calls
         for handle in handles:
             if handle.task is not None:

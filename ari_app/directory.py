@@ -1,7 +1,8 @@
 """What the call flows need to know about a service, read from the database.
 
 Read per call, so that an admin's change applies to the next call without a
-restart; the whole service is a handful of small queries.
+restart; the whole service is a handful of small queries. While the database
+is away, the last answer is served (:class:`ari_app.outage.LastGood`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from ari_app.hours import ServiceCalendar, Window
+from ari_app.outage import LastGood, WriteBehind
 from models import Closure, Menu, Notice, OfficeLine, Queue, Service
 
 
@@ -64,6 +66,8 @@ class ServiceInfo:
     menu: MenuInfo | None = None
     hours_before_queue: bool = False
     abandon_threshold_seconds: int = 10
+    #: Say after the welcome that this is not an emergency line (112).
+    not_emergency_notice: bool = False
 
     @property
     def main_queue(self) -> QueueInfo | None:
@@ -125,6 +129,7 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
         sounds={p.kind: p.sound for p in service.prompts}, queues=queues, menu=menu,
         hours_before_queue=service.hours_before_queue,
         abandon_threshold_seconds=service.abandon_threshold_seconds,
+        not_emergency_notice=service.not_emergency_notice,
     )
 
 
@@ -140,40 +145,63 @@ class OfficeLineInfo:
 class ServiceDirectory:
     """Looks services up by slug or id."""
 
-    def __init__(self, sessions: async_sessionmaker):
+    def __init__(self, sessions: async_sessionmaker, writes: WriteBehind | None = None):
         self._sessions = sessions
+        self._reads = LastGood(writes)
 
     async def get(self, slug: str) -> ServiceInfo | None:
-        async with self._sessions() as session:
-            return await _load(session, Service.slug == slug)
+        async def fetch() -> ServiceInfo | None:
+            async with self._sessions() as session:
+                return await _load(session, Service.slug == slug)
+
+        service = await self._reads.read(("service", slug), fetch)
+        if service is not None:
+            self._reads.remember(("service_id", service.id), service)
+        return service
 
     async def get_by_id(self, service_id: int) -> ServiceInfo | None:
-        async with self._sessions() as session:
-            return await _load(session, Service.id == service_id)
+        async def fetch() -> ServiceInfo | None:
+            async with self._sessions() as session:
+                return await _load(session, Service.id == service_id)
+
+        service = await self._reads.read(("service_id", service_id), fetch)
+        if service is not None:
+            self._reads.remember(("service", service.slug), service)
+        return service
 
     async def notices(self, service_id: int, day: date,
                       option_id: int | None = None) -> list[str]:
         """Sound names of the notices valid on ``day`` (for one menu option, if given)."""
-        async with self._sessions() as session:
-            query = select(Notice.sound).where(
-                Notice.service_id == service_id, Notice.valid_from <= day,
-                Notice.valid_until >= day, Notice.sound.is_not(None),
-            ).order_by(Notice.valid_from, Notice.id)
-            if option_id is not None:
-                query = query.where((Notice.menu_option_id == option_id)
-                                    | Notice.menu_option_id.is_(None))
-            return [s for s in (await session.scalars(query)).all() if s]
+        async def fetch() -> list[tuple[str, date, date, int | None]]:
+            async with self._sessions() as session:
+                rows = await session.execute(
+                    select(Notice.sound, Notice.valid_from, Notice.valid_until,
+                           Notice.menu_option_id)
+                    .where(Notice.service_id == service_id, Notice.sound.is_not(None))
+                    .order_by(Notice.valid_from, Notice.id))
+                return [(sound, start, end, option) for sound, start, end, option in rows]
+
+        # Every notice of the service is read, then filtered here: a remembered answer
+        # stays right when the day changes.
+        notices = await self._reads.read(("notices", service_id), fetch)
+        return [sound for sound, start, end, option in notices
+                if sound and start <= day <= end
+                and (option_id is None or option is None or option == option_id)]
 
     async def office_line(self, number: str) -> OfficeLineInfo | None:
-        async with self._sessions() as session:
-            row = (await session.execute(
-                select(OfficeLine, Service.slug).join(Service, OfficeLine.service_id == Service.id)
-                .where(OfficeLine.number == number))).first()
-            if row is None:
-                return None
-            line, slug = row
-            queue_slug = None
-            if line.queue_id is not None:
-                queue_slug = await session.scalar(select(Queue.slug).where(
-                    Queue.id == line.queue_id))
-            return OfficeLineInfo(line.number, line.endpoint, line.rings, slug, queue_slug)
+        async def fetch() -> OfficeLineInfo | None:
+            async with self._sessions() as session:
+                row = (await session.execute(
+                    select(OfficeLine, Service.slug)
+                    .join(Service, OfficeLine.service_id == Service.id)
+                    .where(OfficeLine.number == number))).first()
+                if row is None:
+                    return None
+                line, slug = row
+                queue_slug = None
+                if line.queue_id is not None:
+                    queue_slug = await session.scalar(select(Queue.slug).where(
+                        Queue.id == line.queue_id))
+                return OfficeLineInfo(line.number, line.endpoint, line.rings, slug, queue_slug)
+
+        return await self._reads.read(("office_line", number), fetch)

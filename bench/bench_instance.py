@@ -30,6 +30,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+import product_path
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -105,6 +106,9 @@ def serve_environment(settings: Settings) -> dict[str, str]:
         "CENTRALINO_AGI_PORT": str(settings.agi_port),
         "CENTRALINO_WEB_PORT": str(settings.web_port),
         "CENTRALINO_LOG_LEVEL": "WARNING",
+        # The product code of this tree (see product_path), not the editable install's.
+        "PYTHONPATH": os.pathsep.join(
+            [str(product_path.ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
     })
     return env
 
@@ -326,13 +330,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def host_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+def host_jiffies() -> dict[str, int]:
+    """The whole machine's CPU time by kind (jiffies), from /proc/stat."""
     with open("/proc/stat", encoding="ascii") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    total = sum(values[:8])  # guest time is already counted in user
-    return total - idle, total
+        v = [int(x) for x in stat.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is counted in user)
+    return {"processes": v[0] + v[1] + v[2], "interrupts": v[5] + v[6], "steal": v[7],
+            "idle": v[3] + v[4], "total": sum(v[:8])}
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -380,7 +384,7 @@ class ControlPlaneProcess:
     def start(self, timeout: float = 30.0) -> int:
         self.kill_leftover()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
+        with open(self.log_path, "wb") as log:  # this run only
             self.process = subprocess.Popen(
                 self.command(), env=serve_environment(self.settings),
                 cwd=self.settings.state_dir, stdin=subprocess.DEVNULL, stdout=log,

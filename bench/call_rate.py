@@ -27,6 +27,7 @@ import os
 import platform
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import product_path
 from bench_instance import (
     BENCH_ARI_USER,
     CALLER_APP,
@@ -60,7 +62,7 @@ from centralino.runtime import credentials_for, prepare_database
 from centralino.sandbox import Sandbox
 from models import Agent, Call
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = product_path.ROOT
 log = logging.getLogger("bench")
 
 
@@ -236,8 +238,8 @@ class Bench:
 
     async def ari_request_cost(self, user: str, password: str, count: int = 200) -> float:
         """Asterisk CPU (ms) per ARI request with these credentials (4 in flight at a time)."""
-        auth = aiohttp.BasicAuth(user, password)
-        async with aiohttp.ClientSession(auth=auth) as http:
+        headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
+        async with aiohttp.ClientSession(headers=headers) as http:
             async def ping() -> None:
                 async with http.get(f"{self.ari_url}/ari/asterisk/ping") as response:
                     response.raise_for_status()
@@ -248,6 +250,15 @@ class Bench:
             for _ in range(count // 4):
                 await asyncio.gather(*(ping() for _ in range(4)))
             return (cpu_seconds(self.asterisk_pid) - a0) * 1000 / (count // 4 * 4)
+
+    async def wait_control_plane_idle(self, timeout: float = 30.0) -> dict[str, Any]:
+        """/metrics once the control plane has no call in progress (or after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = await self.metrics()
+            if not current.get("calls_in_progress") or time.monotonic() > deadline:
+                return current
+            await asyncio.sleep(0.2)
 
     async def wait_agents_free(self, timeout: float = 20.0) -> tuple[int, int]:
         """Wait until every logged-in bench agent is available; return (available, in)."""
@@ -300,8 +311,9 @@ class Bench:
             tasks.append(loop.create_task(self.loadgen.place_call(call)))
         placing = time.perf_counter() - t0
         await asyncio.gather(*tasks)
+        # The control plane may still be closing the last calls: count that work here.
+        after = await self.wait_control_plane_idle()
         t1 = time.perf_counter()
-        after = await self.metrics()
         a1, h1, b1 = cpu_seconds(self.asterisk_pid), host_jiffies(), time.process_time()
         p1 = cpu_seconds(after["pid"])
         await asyncio.sleep(self.args.settle)  # records closed, agents out of wrap-up
@@ -333,18 +345,19 @@ class Bench:
     def summarize(self, rate: float, seconds: float, calls: list[BenchCall], placing: float,
                   window: float, lag_max: float, before: dict[str, Any],
                   after: dict[str, Any], ast: tuple[float, float],
-                  host: tuple[tuple[int, int], tuple[int, int]], bench: tuple[float, float],
+                  host: tuple[dict[str, int], dict[str, int]], bench: tuple[float, float],
                   plane_proc: tuple[float, float], records: dict[str, Any]
                   ) -> dict[str, Any]:
         started = len(calls)
         answered = [c for c in calls if c.agent_answered is not None and c.failure is None]
         failures = Counter(c.failure for c in calls if c.failure)
         cp_cpu = after["process_cpu_seconds"] - before["process_cpu_seconds"]
-        busy = (host[1][0] - host[0][0]) / max(1, host[1][1] - host[0][1])
-        # Busy CPU seconds of the whole machine minus those of the three processes we know.
-        host_busy_seconds = (host[1][0] - host[0][0]) / os.sysconf("SC_CLK_TCK")
-        others = host_busy_seconds - (plane_proc[1] - plane_proc[0]) - (ast[1] - ast[0]) - (
-            bench[1] - bench[0])
+        spent = {kind: host[1][kind] - host[0][kind] for kind in host[0]}
+        total = max(1, spent["total"])
+        busy = (spent["processes"] + spent["interrupts"]) / total
+        # Process CPU of the whole machine minus that of the three processes we know.
+        others = spent["processes"] / os.sysconf("SC_CLK_TCK") - (
+            plane_proc[1] - plane_proc[0]) - (ast[1] - ast[0]) - (bench[1] - bench[0])
         to_pbx_answer = [c.pbx_answered - c.originated for c in calls
                          if c.pbx_answered and c.originated]
         digit_to_agent = [c.agent_answered - c.digit_sent for c in calls
@@ -365,6 +378,8 @@ class Bench:
             "asterisk_cpu_seconds": round(ast[1] - ast[0], 3),
             "bench_cpu_ms_per_call": round((bench[1] - bench[0]) * 1000 / started, 2),
             "host_cpu_busy_percent": round(busy * 100, 1),
+            "host_interrupts_percent": round(spent["interrupts"] * 100 / total, 1),
+            "host_steal_percent": round(spent["steal"] * 100 / total, 1),
             "other_processes_cpu_seconds": round(others, 2),
             "window_seconds": round(window, 2),
             "peak_concurrent_calls": peak_concurrency(calls),
@@ -480,6 +495,21 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def product_revision() -> dict[str, Any]:
+    """The commit measured, and whether the working tree differed from it (read-only git)."""
+    def git(*args: str) -> str | None:
+        try:
+            result = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                                    text=True, timeout=10, check=False)
+        except OSError:
+            return None
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "modified_files": changed.splitlines() if changed else []}
+
+
 def machine() -> dict[str, Any]:
     model = ""
     with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as info:
@@ -490,13 +520,14 @@ def machine() -> dict[str, Any]:
 
 
 def write_results(args: argparse.Namespace, bench: Bench, results: list[dict[str, Any]],
-                  started: datetime, argv: list[str]) -> Path:
+                  started: datetime, argv: list[str], host: dict[str, Any]) -> Path:
     args.results_dir.mkdir(parents=True, exist_ok=True)
     path = args.results_dir / f"call_rate-{started:%Y%m%d-%H%M%S}.json"
     document = {
         "started_at": started.isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python", "bench/call_rate.py", *argv]),
-        "machine": machine(), "setup": bench.meta, "steps": results,
+        "product": product_revision(), "machine": host, "setup": bench.meta,
+        "steps": results,
         "targets": {"rate": 30, "control_plane_cpu_ms_per_call_max": 10,
                     "reaction_p99_ms_max": 25},
     }
@@ -524,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         print("call_rate: the Asterisk sandbox needs root", file=sys.stderr)
         return 2
     started = datetime.now(UTC)
+    host = machine()
     bench = Bench(args)
     status = 0
     try:
@@ -535,12 +567,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"call_rate: error: {exc}", file=sys.stderr)
         status = 2
     finally:
+        # Stopping must not be cut short by a second Ctrl-C.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         bench.stop_processes()
     results = bench.results
     if results:
         print()
         print(table(results))
-        path = write_results(args, bench, results, started, argv)
+        path = write_results(args, bench, results, started, argv, host)
         print(f"\nresults: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         for r in results:
             if r["failures"]:

@@ -82,7 +82,7 @@ class LoadGenerator:
         self.app = app
         self.settings = settings
         self.password = password
-        self._auth = aiohttp.BasicAuth(user, password)
+        self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -97,7 +97,7 @@ class LoadGenerator:
     # -- connection ------------------------------------------------------------------
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
-            auth=self._auth, timeout=aiohttp.ClientTimeout(total=15),
+            headers=self._headers, timeout=aiohttp.ClientTimeout(total=15),
             connector=aiohttp.TCPConnector(limit=64))
         ws_url = self.base_url.replace("http", "ws", 1) + "/ari/events"
         self._ws = await self._session.ws_connect(
@@ -241,11 +241,13 @@ class LoadGenerator:
             return call
         try:
             await self._run_call(call)
-        finally:
-            if call.ended is None:
-                await self._hangup(call.channel_id)
-                await self._until(call, lambda: call.ended is not None, 10)
-            self._forget(call)
+        except asyncio.CancelledError:
+            self._forget(call)  # the bench is stopping: Asterisk goes down with the calls
+            raise
+        if call.ended is None:
+            await self._hangup(call.channel_id)
+            await self._until(call, lambda: call.ended is not None, 10)
+        self._forget(call)
         return call
 
     async def _run_call(self, call: BenchCall) -> None:

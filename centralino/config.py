@@ -71,6 +71,20 @@ class Settings:
         return url
 
     @property
+    def journal_path(self) -> Path | None:
+        """Where the control plane keeps its writes while the database is away.
+
+        Named after the database, so a journal is never replayed into another one.
+        None for SQLite: a file on this machine does not go away.
+        """
+        url = self.effective_database_url
+        if url.startswith("sqlite"):
+            return None
+        name = url.rsplit("/", 1)[-1].split("?", 1)[0]
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+        return self.state_dir / "journal" / f"{safe or 'database'}.jsonl"
+
+    @property
     def instance_state_dir(self) -> Path:
         return self.state_dir / "asterisk" / self.instance
 

@@ -37,7 +37,7 @@ from centralino.errors import CentralinoError
 from centralino.offices import office_accounts
 from centralino.render import InstanceLayout, ServicePlan, render_config
 from centralino.seed import load_service_plans, seed
-from models import Prompt, Service
+from models import Notice, Prompt, Service
 from models.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessi
     if url.startswith("sqlite"):
         settings.state_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(database.upgrade, url)
-    engine = create_engine(url)
+    # Every statement is small: one that takes longer means a server that is away.
+    engine = create_engine(url, command_timeout=5.0)
     sessions = session_factory(engine)
     try:
         async with sessions() as session:
@@ -71,26 +72,35 @@ async def service_plans(sessions: async_sessionmaker) -> list[ServicePlan]:
         return await load_service_plans(session)
 
 
+async def _ensure_sound(host_dir: Path, slug: str, kind: str, text: str,
+                        current: str | None) -> str | None:
+    """Record ``text`` once per distinct text; return the sound's name if it changed."""
+    name = prompts.sound_name(slug, kind, text)
+    target = host_dir / f"{name}.wav"
+    if current == name and target.exists():
+        return None
+    if not target.exists():  # same text, same file: record it once
+        await asyncio.to_thread(prompts.synthesize, text, target)
+        target.chmod(0o644)
+    return name
+
+
 async def record_prompts(sessions: async_sessionmaker, host_dir: Path) -> int:
-    """Record every prompt whose text has no matching sound yet; return how many."""
+    """Record every prompt and notice whose text has no matching sound yet; return how many."""
     recorded = 0
     async with sessions() as session:
-        rows = (await session.execute(
-            select(Prompt, Service.slug).join(Service, Prompt.service_id == Service.id)
-        )).all()
-        for prompt, slug in rows:
-            if not prompt.text.strip():
-                continue
-            name = prompts.sound_name(slug, prompt.kind, prompt.text)
-            target = host_dir / f"{name}.wav"
-            if prompt.sound == name and target.exists():
-                continue
-            if not target.exists():  # same text, same file: record it once
-                await asyncio.to_thread(prompts.synthesize, prompt.text, target)
-                target.chmod(0o644)
-            prompt.sound = name
-            prompt.updated_at = datetime.now(UTC)
-            recorded += 1
+        for prompt, slug in (await session.execute(
+                select(Prompt, Service.slug).join(Service, Prompt.service_id == Service.id))).all():
+            if prompt.text.strip() and (name := await _ensure_sound(
+                    host_dir, slug, prompt.kind, prompt.text, prompt.sound)):
+                prompt.sound, prompt.updated_at = name, datetime.now(UTC)
+                recorded += 1
+        for notice, slug in (await session.execute(
+                select(Notice, Service.slug).join(Service, Notice.service_id == Service.id))).all():
+            if notice.text.strip() and (name := await _ensure_sound(
+                    host_dir, slug, f"notice{notice.id}", notice.text, notice.sound)):
+                notice.sound = name
+                recorded += 1
         await session.commit()
     return recorded
 
@@ -160,7 +170,8 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
             ring_on_ms=settings.ring_on_ms, ring_off_ms=settings.ring_off_ms,
             voicemail_max_seconds=settings.voicemail_max_seconds,
             voicemail_max_silence_seconds=settings.voicemail_max_silence_seconds),
-        dispatch_poll_seconds=settings.dispatch_poll_seconds)
+        dispatch_poll_seconds=settings.dispatch_poll_seconds,
+        journal_path=settings.journal_path)
     ami = AmiLink(settings.bind_address, settings.ami_port, creds.ami_user, creds.ami_secret,
                   on_relogin=plane.recover)
     agi = FastAgiServer()

@@ -75,6 +75,10 @@ def _out_of_hours(opens: time, closes: time) -> str:
 
 EIGHT, FIVE_PM = time(8, 0), time(17, 0)
 
+#: Played after the welcome where a service says it is not an emergency line.
+EMERGENCY_NOTICE = ("Questo è un servizio di informazione e non sostituisce i numeri di "
+                    "soccorso: in caso di emergenza chiami il 112.")
+
 #: Prompts every service has, in the same words unless an admin changes them.
 COMMON_PROMPTS = {
     "goodbye": "Grazie per aver chiamato. Arrivederci.",
@@ -160,9 +164,7 @@ SERVICES: tuple[ServiceSeed, ...] = (
     ServiceSeed(
         slug="protezione-civile", name="Dipartimento della Protezione Civile - Contact Center",
         dids=("800 840 840",), opens=time(9, 0), closes=time(18, 0), mailbox_email=None,
-        welcome="Benvenuto nel Contact Center del Dipartimento della Protezione Civile. "
-                "Questo è un servizio di informazione e non sostituisce i numeri di "
-                "soccorso: in caso di emergenza chiami il 112.",
+        welcome="Benvenuto nel Contact Center del Dipartimento della Protezione Civile.",
         queues=(QueueSeed("protezione-civile", "Protezione Civile - informazioni"),),
         not_emergency_notice=True,
     ),
@@ -195,6 +197,8 @@ async def seed(session: AsyncSession) -> list[str]:
                    **spec.extra_prompts}
         if spec.menu_prompt:
             prompts["menu"] = spec.menu_prompt
+        if spec.not_emergency_notice:
+            prompts["emergency"] = EMERGENCY_NOTICE
         for kind, text in prompts.items():
             service.prompts.append(Prompt(kind=kind, text=text))
         queues = {q.slug: Queue(slug=q.slug, name=q.name) for q in spec.queues}

@@ -89,8 +89,10 @@ class CallOffer(Base):
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
     )
-    #: The agent leg's channel id (ours), to find it again after a restart.
-    channel_id: Mapped[str] = mapped_column(String(64), default="")
+    #: The agent leg's channel id (ours, one per offer): the offer's key, chosen by the
+    #: control plane so an offer needs no database round trip, and found again after a
+    #: restart.
+    channel_id: Mapped[str] = mapped_column(String(64), unique=True)
     ring_started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ring_stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: answered, no_answer, rejected, caller_gone

@@ -6,14 +6,28 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+#: Seconds to wait for a PostgreSQL connection: a server that is away is noticed
+#: quickly, and the control plane journals its writes instead of holding calls.
+CONNECT_TIMEOUT = 5.0
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the engine; SQLite gets foreign keys and WAL so readers never block the writer."""
+
+def create_engine(url: str, *, echo: bool = False,
+                  command_timeout: float | None = None) -> AsyncEngine:
+    """Create the engine; SQLite gets foreign keys and WAL so readers never block the writer.
+
+    ``command_timeout`` (PostgreSQL) bounds every statement, so that a server that
+    stopped answering without closing its connections is noticed too.
+    """
     parsed = make_url(url)
     kwargs: dict[str, object] = {"echo": echo, "pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs.pop("pool_pre_ping")
         kwargs["connect_args"] = {"timeout": 30}
+    elif parsed.get_driver_name() == "asyncpg":
+        connect_args: dict[str, object] = {"timeout": CONNECT_TIMEOUT}
+        if command_timeout is not None:
+            connect_args["command_timeout"] = command_timeout
+        kwargs["connect_args"] = connect_args
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
 

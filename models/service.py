@@ -23,7 +23,7 @@ SERVICE_MODES = ("auto", "open", "closed")
 ROUTING_STRATEGIES = ("longest_idle", "ring_all", "round_robin")
 MENU_ACTIONS = ("message", "queue", "voicemail", "transfer", "submenu")
 PROMPT_KINDS = ("welcome", "hours", "out_of_hours", "goodbye", "menu", "invalid", "busy",
-                "voicemail", "thanks", "position", "wait_time", "minutes")
+                "voicemail", "thanks", "position", "wait_time", "minutes", "emergency")
 
 
 class Service(Base):

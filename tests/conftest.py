@@ -88,3 +88,14 @@ def no_config_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("CENTRALINO_"):
             monkeypatch.delenv(key)
     yield
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres_only`` exist only for PostgreSQL: their SQLite variants are
+    deselected (not skipped), since nothing there can go away."""
+    dropped = [item for item in items if item.get_closest_marker("postgres_only")
+               and getattr(item, "callspec", None) is not None
+               and item.callspec.params.get("database_url") == "sqlite"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]

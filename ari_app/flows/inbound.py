@@ -124,8 +124,8 @@ class CallContext:
 
 @dataclass
 class Offer:
-    offer_id: int
     agent: AgentView
+    #: The agent leg's channel id, chosen by us: also the offer's key in the records.
     channel_id: str
 
 
@@ -257,7 +257,10 @@ class InboundCall(TransferSteps):
                                       in_hours=self.in_hours)
         if self.in_hours:
             await self._move("start", State.WELCOME, (State.ARRIVED,))
-            await self._play(self._media("welcome"), self._after_welcome)
+            welcome = self._media("welcome")
+            if self.ctx.service.not_emergency_notice:
+                welcome += self._media("emergency")
+            await self._play(welcome, self._after_welcome)
         else:
             self.voicemail_reason = "out_of_hours"
             await self._move("start", State.CLOSED_MESSAGE, (State.ARRIVED,))
@@ -486,9 +489,9 @@ class InboundCall(TransferSteps):
         for agent in agents:
             self._offer_seq += 1
             channel_id = f"{self.ctx.call_id}-a{self._offer_seq}"
-            offer_id = await self.kit.agents.offer_started(
+            await self.kit.agents.offer_started(
                 self.ctx.call_id, agent.agent_id, channel_id, self.kit.clock())
-            self.offers[channel_id] = Offer(offer_id, agent, channel_id)
+            self.offers[channel_id] = Offer(agent, channel_id)
             self.kit.alias_channel(channel_id, self.ctx.channel_id)
             try:
                 await self.ari.originate(
@@ -508,7 +511,7 @@ class InboundCall(TransferSteps):
         if offer is None:
             return
         now = self.kit.clock()
-        await self.kit.agents.offer_ended(offer.offer_id, now, result)
+        await self.kit.agents.offer_ended(offer.channel_id, now, result)
         if result != "answered":
             await self.kit.agents.set_state(offer.agent.agent_id, "available", now,
                                             only_if=("ringing",))

@@ -19,8 +19,8 @@ from typing import Any
 from ari_app.agent_book import AgentBook
 from ari_app.clock import Clock
 from ari_app.directory import QueueInfo
-from ari_app.routing import AgentView, RoutingRequest, WaitEstimator, choose_agents
-from ari_app.transport.ari import AriError, AriUnavailable
+from ari_app.routing import RoutingRequest, WaitEstimator, choose_agents
+from ari_app.transport.ari import AriError, AriUnavailable, Event
 
 log = logging.getLogger(__name__)
 
@@ -120,25 +120,39 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatcher: matching failed; will retry")
 
-    async def _busy_elsewhere(self, username: str) -> bool:
-        """The agent's phone is unregistered or already has a channel, ours or not."""
+    async def _phones(self) -> dict[str, Event]:
+        """Every agent phone's state and channels, in one ARI request per round."""
         try:
-            endpoint = await self.ari.get_endpoint("PJSIP", username)
+            return {e.get("resource", ""): e for e in await self.ari.list_endpoints("PJSIP")}
         except (AriError, AriUnavailable):
+            return {}  # nobody can be checked: nobody is rung this round
+
+    @staticmethod
+    def _busy_elsewhere(phones: dict[str, Event], username: str) -> bool:
+        """The agent's phone is unregistered or already has a channel, ours or not."""
+        phone = phones.get(username)
+        if phone is None or phone.get("state") == "offline":
             return True
-        if endpoint is None or endpoint.get("state") == "offline":
-            return True
-        return bool(endpoint.get("channel_ids"))
+        return bool(phone.get("channel_ids"))
 
     async def match(self) -> None:
+        """One round: oldest callers first, each offered the agents its strategy picks."""
+        if not any(not w.ringing for w in self.waiting.values()):
+            return
+        agents_of: dict[int, list[Any]] = {}
+        phones: dict[str, Event] | None = None
         for waiting in sorted(self.waiting.values(), key=lambda w: w.entered_at):
             if waiting.ringing:
                 continue  # one round of ringing at a time per caller
-            views: list[AgentView] = []
-            for agent in await self.agents.of_service(waiting.service_id):
-                if agent.state != "available" or agent.id in self.offered:
-                    continue
-                views.append(self.agents.view(agent, await self._busy_elsewhere(agent.username)))
+            if waiting.service_id not in agents_of:
+                agents_of[waiting.service_id] = await self.agents.of_service(waiting.service_id)
+            free = [a for a in agents_of[waiting.service_id]
+                    if a.state == "available" and a.id not in self.offered]
+            if not free:
+                continue
+            if phones is None:
+                phones = await self._phones()
+            views = [self.agents.view(a, self._busy_elsewhere(phones, a.username)) for a in free]
             chosen = choose_agents(views, RoutingRequest(
                 strategy=waiting.queue.strategy, skill=waiting.skill,
                 already_tried=frozenset(waiting.tried), now=self.clock()))

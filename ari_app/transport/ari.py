@@ -191,8 +191,17 @@ class AriClient:
         await self.request("POST", f"/{kind}/{_q(target)}/moh", params={"mohClass": moh_class})
 
     async def stop_moh(self, target: str, *, bridge: bool = False) -> None:
+        """Stop music on hold; music that is not playing (409) is already stopped."""
         kind = "bridges" if bridge else "channels"
-        await self.request("DELETE", f"/{kind}/{_q(target)}/moh")
+        try:
+            await self.request("DELETE", f"/{kind}/{_q(target)}/moh")
+        except AriError as exc:
+            if exc.status != 409:
+                raise
+
+    async def list_endpoints(self, technology: str) -> list[Event]:
+        """Every endpoint of a technology with its state and channels, in one request."""
+        return await self.request("GET", f"/endpoints/{_q(technology)}") or []
 
     async def record(self, channel_id: str, name: str, *, max_seconds: int = 180,
                      max_silence_seconds: int = 10, beep: bool = True,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 12:28:56.016123
+Create Date: 2026-11-28 12:36:48.358403
 """
 
 from collections.abc import Sequence
@@ -193,7 +193,8 @@ def upgrade() -> None:
     sa.Column('result', sa.String(length=16), nullable=True),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], name=op.f('fk_call_offers_agent_id_agents'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['call_id'], ['calls.id'], name=op.f('fk_call_offers_call_id_calls'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_offers'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_offers')),
+    sa.UniqueConstraint('channel_id', name=op.f('uq_call_offers_channel_id'))
     )
     with op.batch_alter_table('call_offers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_offers_call_id'), ['call_id'], unique=False)

@@ -55,6 +55,7 @@ SHORT_PROMPTS = {
     "position": "Posizione",
     "wait_time": "Attesa",
     "minutes": "minuti",
+    "emergency": "Non è il 112.",
 }
 
 T = TypeVar("T")

@@ -177,3 +177,75 @@ async def test_given_caller_id_full_of_quotes_and_dialplan_then_stored_safely(
     assert all(ch.isalnum() or ch in " .'-" for ch in record.caller_name)
     assert "System" in record.caller_name  # kept as harmless text
     assert not marker.exists()
+
+
+async def test_given_protezione_civile_then_welcome_says_it_is_not_an_emergency_number(
+        plane: Plane, carrier: SipUA):
+    service = await plane.service("protezione-civile")
+    call = await carrier.call(did_uri(plane.settings, "800840840"), from_user="0461000040")
+    await call.wait_state("CONFIRMED", timeout=5)
+    await eventually(lambda: _true(plane.heard(service.sounds["emergency"])), 8,
+                     "the 112 notice after the welcome")
+    await call.hangup()
+    await plane.ended_record("0461000040")
+    other = await plane.service("uru")
+    assert "emergency" not in other.sounds  # only where configured
+
+
+async def test_given_motorizzazione_then_office_hours_message_before_the_queue(
+        plane: Plane, carrier: SipUA):
+    service = await plane.service("motorizzazione")
+    call = await carrier.call(did_uri(plane.settings, "0461492002"), from_user="0461000041")
+    await call.wait_state("CONFIRMED", timeout=5)
+    record = await plane.record_in_state("0461000041", "voicemail")
+    await call.hangup()
+    assert plane.heard(service.sounds["welcome"]) and plane.heard(service.sounds["hours"])
+    assert record.queue_entered_at is not None
+
+
+async def test_given_apiae_notices_when_caller_chooses_appointments_then_only_valid_ones(
+        plane: Plane, carrier: SipUA, asterisk):
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from centralino.cli import sounds_dir_in
+    from centralino.runtime import record_prompts
+    from models import Notice
+    from tests.integration.conftest import IN_HOURS
+
+    service = await plane.service("apiae")
+    today = IN_HOURS.date()
+    async with plane.sessions() as session:
+        session.add_all([
+            Notice(service_id=service.id, text="Bando fotovoltaico aperto.",
+                   valid_from=today - timedelta(days=5), valid_until=today + timedelta(days=5)),
+            Notice(service_id=service.id, text="Bando scaduto.",
+                   valid_from=today - timedelta(days=30), valid_until=today - timedelta(days=1)),
+        ])
+        await session.commit()
+    try:
+        await record_prompts(plane.sessions, asterisk.host_path(sounds_dir_in(asterisk)))
+        async with plane.sessions() as session:
+            sounds = {n.text: n.sound for n in (await session.scalars(
+                select_notices(service.id))).all()}
+        call = await carrier.call(did_uri(plane.settings, "0461497300"), from_user="0461000042")
+        await call.wait_state("CONFIRMED", timeout=5)
+        await plane.record_in_state("0461000042", "menu")
+        await call.send_dtmf("2")
+        await plane.record_in_state("0461000042", "voicemail")
+        await call.hangup()
+        assert plane.heard(sounds["Bando fotovoltaico aperto."])
+        assert not plane.heard(sounds["Bando scaduto."])
+    finally:
+        async with plane.sessions() as session:
+            await session.execute(delete(Notice))
+            await session.commit()
+
+
+def select_notices(service_id: int):
+    from sqlalchemy import select
+
+    from models import Notice
+
+    return select(Notice).where(Notice.service_id == service_id)

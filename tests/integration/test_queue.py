@@ -293,3 +293,24 @@ async def test_given_announcements_on_then_position_is_told_and_only_goes_down(
 
 async def _true(value):
     return value
+
+
+async def test_given_agent_busy_on_another_call_then_never_rung_until_free(
+        plane: Plane, carrier: SipUA, quick_queue):
+    async with team(plane.settings, plane.sessions, ["vera"]) as agents:
+        # The agent is "available" but already on a call of her own (echo test).
+        own = await agents.phones.call(
+            f"sip:*43@{plane.settings.bind_address}:{plane.settings.sip_port}", account="vera")
+        await own.wait_state("CONFIRMED", timeout=5)
+        call = await carrier.call(did_uri(plane.settings, ADL), from_user="0461100060")
+        await call.wait_state("CONFIRMED", timeout=5)
+        record = await plane.record_in_state("0461100060", "queued")
+        await asyncio.sleep(2.0)  # several dispatch rounds
+        assert await offers_of(plane, record.id) == []
+        assert await agents.state("vera") == "available"
+        await own.hangup()
+        ringing = await agents.phones.wait_incoming_call(timeout=10, account="vera")
+        await ringing.answer()
+        await plane.record_in_state("0461100060", "connected")
+        await call.hangup()
+        await plane.ended_record("0461100060")

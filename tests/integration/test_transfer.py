@@ -40,13 +40,13 @@ async def connected_call(plane: Plane, carrier: SipUA, agents, caller: str):
 async def test_given_agent_on_call_when_blind_transfer_then_referent_takes_over_and_escalated(
         plane: Plane, carrier: SipUA):
     async with office_phone(plane.settings, plane.sessions, rings=3) as referent, \
-            team(plane.settings, plane.sessions, ["rita"]) as agents:
+            team(plane.settings, plane.sessions, ["tx-rita"]) as agents:
         call, agent_leg, record = await connected_call(plane, carrier, agents, "0461400001")
         status, _ = await api(plane, "POST", f"/calls/{record.id}/transfer",
                               {"to": OFFICE_NUMBER, "mode": "blind"})
         assert status == 200
         await agent_leg.wait_disconnected(timeout=5)  # the agent is free at once
-        await agents.wait_state("rita", "wrapup")
+        await agents.wait_state("tx-rita", "wrapup")
         ringing = await referent.wait_incoming_call(timeout=5)
         assert "0461400001" in ringing.remote_uri
         await ringing.answer()
@@ -63,7 +63,7 @@ async def test_given_agent_on_call_when_blind_transfer_then_referent_takes_over_
 async def test_given_attended_transfer_when_completed_then_caller_talks_to_referent(
         plane: Plane, carrier: SipUA):
     async with office_phone(plane.settings, plane.sessions, rings=3) as referent, \
-            team(plane.settings, plane.sessions, ["sara"]) as agents:
+            team(plane.settings, plane.sessions, ["tx-sara"]) as agents:
         call, agent_leg, record = await connected_call(plane, carrier, agents, "0461400002")
         status, _ = await api(plane, "POST", f"/calls/{record.id}/transfer",
                               {"to": "ufficio-adl", "mode": "attended"})
@@ -87,7 +87,7 @@ async def test_given_attended_transfer_when_completed_then_caller_talks_to_refer
 async def test_given_attended_transfer_when_cancelled_then_agent_back_with_caller(
         plane: Plane, carrier: SipUA):
     async with office_phone(plane.settings, plane.sessions, rings=3) as referent, \
-            team(plane.settings, plane.sessions, ["tina"]) as agents:
+            team(plane.settings, plane.sessions, ["tx-tina"]) as agents:
         call, agent_leg, record = await connected_call(plane, carrier, agents, "0461400003")
         await api(plane, "POST", f"/calls/{record.id}/transfer",
                   {"to": "ufficio-adl", "mode": "attended"})
@@ -109,7 +109,7 @@ async def test_given_attended_transfer_when_cancelled_then_agent_back_with_calle
 async def test_given_referent_does_not_answer_then_caller_leaves_a_message(
         plane: Plane, carrier: SipUA):
     async with office_phone(plane.settings, plane.sessions, rings=1) as referent, \
-            team(plane.settings, plane.sessions, ["ugo"]) as agents:
+            team(plane.settings, plane.sessions, ["tx-ugo"]) as agents:
         # Referents ring 4 times; with the suite's cadence that is 7 s.
         call, _agent_leg, record = await connected_call(plane, carrier, agents, "0461400004")
         await api(plane, "POST", f"/calls/{record.id}/transfer", {"to": "ufficio-adl"})

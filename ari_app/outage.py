@@ -1,0 +1,294 @@
+"""Calls go on while the database is away: writes go to a journal, reads to the last answer.
+
+:class:`WriteBehind` runs every write the control plane makes. When the database
+cannot be reached, the write is appended to the :class:`~ari_app.journal.Journal`
+and the call goes on; from then on every write goes to the journal, so a
+call's writes reach the database in the order they were made (an ``ended`` is
+never applied before its ``arrived``). A background task retries with backoff,
+replays the journal in order and empties it; the writes it replays are
+idempotent, so replaying one twice (a crash between replay and truncation)
+changes nothing. On start-up the journal left by a previous run is replayed
+first: every new write queues behind it, and calls are not held while it runs.
+
+:class:`LastGood` keeps the last answer the database gave to each read and serves
+it while the database cannot be reached.
+
+Only an unreachable database is handled this way (:func:`is_unreachable`); a
+write the database refuses (an IntegrityError: a bug) still raises. SQLite is
+a file on the same machine: it gets no journal and behaves as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from ari_app.journal import Entry, Journal
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Apply = Callable[..., Awaitable[Any]]
+
+#: SQLSTATEs of a server that is gone or refusing sessions: connection exceptions,
+#: shutdown or start-up in progress, too many connections.
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached and there is no earlier answer to fall back on."""
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is away (kept for later), not that a write is wrong."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, sa_exc.IntegrityError | sa_exc.ProgrammingError | sa_exc.DataError):
+            return False
+        if isinstance(exc, sa_exc.OperationalError):
+            return True
+    elif isinstance(exc, sa_exc.TimeoutError):
+        return True  # no pooled connection came free: they all hang on the server
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | TimeoutError):
+            return True
+        sqlstate = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNREACHABLE_SQLSTATES):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Written:
+    """What became of a write: applied now (with its result) or journaled as ``seq``."""
+
+    applied: bool
+    result: Any = None
+    seq: int | None = None
+
+
+class WriteBehind:
+    """Applies writes to the database, or journals them while it is away and replays later.
+
+    Without a journal (SQLite) writes are applied directly and errors raise, as before.
+    """
+
+    def __init__(self, sessions: async_sessionmaker, journal: Journal | None = None, *,
+                 retry_first: float = 0.5, retry_max: float = 5.0):
+        self.sessions = sessions
+        self.journal = journal
+        self.retry_first = retry_first
+        self.retry_max = retry_max
+        #: True from the first failed attempt until the journal is replayed and empty.
+        self.down = False
+        #: Highest journal seq applied to the database (entries at or below are done).
+        self.applied_through = 0
+        #: Run after the journal has been replayed (e.g. reconcile calls put off meanwhile).
+        self.on_caught_up: Callable[[], Awaitable[None]] | None = None
+        self._ops: dict[str, Apply] = {}
+        self._retry_task: asyncio.Task[None] | None = None
+        self._outage_started = 0.0
+        self._told_down = False
+        self._told_stale = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.journal is not None
+
+    @property
+    def caught_up(self) -> bool:
+        """The database holds every write made so far (nothing waits in the journal)."""
+        return not self.down and not (self.journal and self.journal.entries)
+
+    @property
+    def pending(self) -> int:
+        return len(self.journal.entries) if self.journal else 0
+
+    def register(self, op: str, apply: Apply) -> None:
+        """``apply(**args)`` writes one operation in its own transaction, idempotently."""
+        self._ops[op] = apply
+
+    async def write(self, op: str, **args: Any) -> Written:
+        apply = self._ops[op]
+        if self.journal is None:
+            return Written(True, await apply(**args))
+        if not self.down:
+            try:
+                return Written(True, await apply(**args))
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    raise
+                self.noticed(exc)
+        entry = await self.journal.append(op, args)
+        return Written(False, seq=entry.seq)
+
+    def served_from_memory(self) -> None:
+        """A read was answered from memory: say so once per outage."""
+        if not self._told_stale:
+            self._told_stale = True
+            log.warning("database unreachable: services and agents are served as last read")
+
+    def noticed(self, exc: BaseException) -> None:
+        """An operation found the database unreachable: journal from now on, and retry."""
+        if self.journal is None:
+            return
+        if not self.down:
+            self.down = True
+            self._outage_started = time.monotonic()
+        self._tell_down(exc)
+        self._start_retrying()
+
+    def _tell_down(self, exc: BaseException) -> None:
+        """One warning per outage, whoever notices it first."""
+        assert self.journal is not None
+        if not self._told_down:
+            self._told_down = True
+            log.warning("database unreachable (%s): calls go on; writes are kept in %s and "
+                        "replayed when it is back", _reason(exc), self.journal.path)
+
+    async def start(self) -> None:
+        """Open the journal; what a previous run left goes to the database before any new
+        write (they queue behind it), replayed in the background."""
+        if self.journal is None:
+            return
+        left = await self.journal.open()
+        if not left:
+            return
+        log.info("journal %s holds %d writes from a previous run: replaying them first",
+                 self.journal.path, len(left))
+        self.down = True
+        self._outage_started = time.monotonic()
+        self._start_retrying(first_delay=0.0)
+
+    async def close(self) -> None:
+        task, self._retry_task = self._retry_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _start_retrying(self, first_delay: float | None = None) -> None:
+        if self._retry_task is None or self._retry_task.done():
+            delay = self.retry_first if first_delay is None else first_delay
+            self._retry_task = asyncio.get_running_loop().create_task(
+                self._retry(delay), name="database-retry")
+
+    async def _retry(self, delay: float) -> None:
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._replay()
+                return
+            except Exception as exc:
+                if is_unreachable(exc):
+                    self._tell_down(exc)
+                else:
+                    log.exception("journal replay failed; retrying")
+            delay = min(max(delay * 2, self.retry_first), self.retry_max)
+
+    async def _replay(self) -> None:
+        """Apply the journal in order and empty it; raise if the database is still away."""
+        assert self.journal is not None
+        async with self.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        applied = rejected = 0
+        while True:
+            for entry in [e for e in self.journal.entries if e.seq > self.applied_through]:
+                if await self._apply(entry):
+                    applied += 1
+                else:
+                    rejected += 1
+                self.applied_through = entry.seq
+            if await self.journal.clear_through(self.applied_through):
+                break  # else: writes came in meanwhile; they are next
+        self.down = False
+        self._told_down = self._told_stale = False
+        seconds = time.monotonic() - self._outage_started
+        if applied or rejected:
+            log.info("database reachable again after %.1f s: journal replayed, %d writes "
+                     "applied, %d rejected", seconds, applied, rejected)
+        else:
+            log.info("database reachable again after %.1f s", seconds)
+        if self.on_caught_up is not None:
+            try:
+                await self.on_caught_up()
+            except Exception:
+                log.exception("after the journal replay: follow-up failed")
+
+    async def _apply(self, entry: Entry) -> bool:
+        """One entry; False if the database refused it (kept aside, the replay goes on)."""
+        assert self.journal is not None
+        apply = self._ops.get(entry.op)
+        try:
+            if apply is None:
+                raise LookupError(f"unknown journal operation {entry.op!r}")
+            await apply(**entry.args)
+            return True
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise
+            log.error("journal entry %d (%s) refused by the database (%s); kept in %s",
+                      entry.seq, entry.op, _reason(exc), self.journal.rejected_path)
+            await self.journal.reject(entry, _reason(exc))
+            return False
+
+
+class LastGood:
+    """The last answer to each read, served while the database cannot be reached."""
+
+    def __init__(self, writes: WriteBehind | None):
+        self._writes = writes
+        self._answers: dict[Hashable, Any] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._writes is not None and self._writes.enabled
+
+    async def read(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
+        writes = self._writes
+        if writes is None or not writes.enabled:
+            return await fetch()
+        if writes.down and key in self._answers:
+            writes.served_from_memory()  # no waiting on a database known to be away
+            return self._answers[key]
+        try:
+            value = await fetch()
+        except Exception as exc:
+            if not is_unreachable(exc):
+                raise
+            writes.noticed(exc)
+            if key not in self._answers:
+                raise DatabaseUnavailable(f"database unreachable, nothing known yet for "
+                                          f"{key!r}") from exc
+            writes.served_from_memory()
+            return self._answers[key]
+        self._answers[key] = value
+        return value
+
+    def remember(self, key: Hashable, value: Any) -> None:
+        """Store an answer learnt another way (e.g. a service read by slug, also by id)."""
+        if self.enabled:
+            self._answers[key] = value
+
+    def revise(self, change: Callable[[Any], Any]) -> None:
+        """Apply a change this process made to every remembered answer."""
+        self._answers = {key: change(value) for key, value in self._answers.items()}
