@@ -123,22 +123,12 @@ class AriClient:
                            params={"variable": name, "value": value})
 
     async def get_variable(self, channel_id: str, name: str) -> str | None:
-        try:
-            result = await self.request("GET", f"/channels/{_q(channel_id)}/variable",
-                                        params={"variable": name})
-        except AriError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        result = await self._get_or_none(f"/channels/{_q(channel_id)}/variable",
+                                         {"variable": name})
         return (result or {}).get("value")
 
     async def get_channel(self, channel_id: str) -> Event | None:
-        try:
-            return await self.request("GET", f"/channels/{_q(channel_id)}")
-        except AriError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self._get_or_none(f"/channels/{_q(channel_id)}")
 
     async def list_channels(self) -> list[Event]:
         return await self.request("GET", "/channels") or []
@@ -219,17 +209,11 @@ class AriClient:
     async def stored_recording(self, name: str) -> Event | None:
         return await self._get_or_none(f"/recordings/stored/{_q(name)}")
 
-    async def _get_or_none(self, path: str) -> Event | None:
+    async def _get_or_none(self, path: str,
+                           params: dict[str, Any] | None = None) -> Event | None:
+        """GET a resource; None when Asterisk has no such thing (404)."""
         try:
-            return await self.request("GET", path)
-        except AriError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    async def get_endpoint(self, technology: str, resource: str) -> Event | None:
-        try:
-            return await self.request("GET", f"/endpoints/{_q(technology)}/{_q(resource)}")
+            return await self.request("GET", path, params=params)
         except AriError as exc:
             if exc.status == 404:
                 return None
