@@ -17,14 +17,22 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ari_app.outage import LastGood, WriteBehind
+from ari_app.outage import LastGood, WriteBehind, Written, insert_if_new
 from ari_app.routing import AgentView
 from models import Agent, CallOffer, Queue, agent_services
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_OFFERS = CallOffer.__table__
+_AGENTS = Agent.__table__
+_RINGING = (update(_AGENTS).where(_AGENTS.c.id == bindparam("agent_id_"))
+            .values(state="ringing", state_since=bindparam("at"),
+                    last_offered_at=bindparam("at")))
+_OFFER_ENDED = (update(_OFFERS).where(_OFFERS.c.channel_id == bindparam("channel_id_"),
+                                      _OFFERS.c.ring_stopped_at.is_(None))
+                .values(ring_stopped_at=bindparam("at"), result=bindparam("result")))
 T = TypeVar("T")
 
 
@@ -85,10 +93,10 @@ class AgentBook:
         self._waiting: list[_StateChange] = []
         #: Per read in progress, the changes made meanwhile (it may not see them).
         self._reading: list[list[_StateChange]] = []
-        for op, apply in (("agents.set_state", self._set_state),
-                          ("agents.offer_started", self._offer_started),
-                          ("agents.offer_ended", self._offer_ended)):
-            self._writes.register(op, apply)
+        self._writes.register("agents.set_state", self._set_state, after=self._state_written)
+        self._writes.register("agents.offer_started", self._offer_started,
+                              after=self._offer_written)
+        self._writes.register("agents.offer_ended", self._offer_ended)
 
     # -- reads -------------------------------------------------------------------
     async def of_service(self, service_id: int) -> list[AgentSnapshot]:
@@ -149,69 +157,69 @@ class AgentBook:
 
     # -- writes ------------------------------------------------------------------
     async def set_state(self, agent_id: int, state: str, at: datetime, *,
-                        only_if: tuple[str, ...] | None = None) -> bool:
+                        only_if: tuple[str, ...] | None = None) -> None:
         """Change an agent's state; with ``only_if``, only from one of those states.
 
         The guard keeps a call from overriding what the agent did meanwhile
-        (e.g. an agent who logged out while ringing stays logged out). Journaled
-        while the database is away: then True, and the guard is checked on replay.
+        (e.g. an agent who logged out while ringing stays logged out); it is checked
+        when the write reaches the database (also on a journal replay). Posted:
+        the call does not wait, and every later read of this book sees it.
         """
-        written = await self._writes.write(
-            "agents.set_state", agent_id=agent_id, state=state, at=at,
-            only_if=list(only_if) if only_if is not None else None)
-        if written.applied and not written.result:
-            return False
-        self._changed(agent_id, state, at, only_if=None if written.applied else only_if,
-                      offered=False, seq=written.seq)
-        return True
+        self._writes.post("agents.set_state", agent_id=agent_id, state=state, at=at,
+                          only_if=list(only_if) if only_if is not None else None)
 
     async def offer_started(self, call_id: str, agent_id: int, channel_id: str,
                             at: datetime) -> None:
         """The agent's phone rings for a call; the offer is known by its leg's channel id."""
-        written = await self._writes.write(
-            "agents.offer_started", call_id=call_id, agent_id=agent_id,
-            channel_id=channel_id, at=at)
-        self._changed(agent_id, "ringing", at, only_if=None, offered=True, seq=written.seq)
+        self._writes.post("agents.offer_started", call_id=call_id, agent_id=agent_id,
+                          channel_id=channel_id, at=at)
 
     async def offer_ended(self, channel_id: str, at: datetime, result: str) -> None:
-        await self._writes.write("agents.offer_ended", channel_id=channel_id, at=at,
-                                 result=result)
+        self._writes.post("agents.offer_ended", channel_id=channel_id, at=at, result=result)
 
-    # -- the writes themselves, each in one transaction and safe to repeat -----------
-    async def _set_state(self, *, agent_id: int, state: str, at: datetime,
+    # -- the writes themselves, inside the writer's transaction and safe to repeat -----
+    @staticmethod
+    async def _set_state(session: AsyncSession, *, agent_id: int, state: str, at: datetime,
                          only_if: list[str] | None) -> bool:
-        async with self._sessions() as session:
-            query = update(Agent).where(Agent.id == agent_id)
-            if only_if is not None:
-                query = query.where(Agent.state.in_(only_if))
-            values: dict[str, object] = {"state": state, "state_since": at}
-            if state != "paused":
-                values["pause_reason"] = None
-            result = await session.execute(query.values(**values))
-            await session.commit()
-            return bool(result.rowcount)
+        query = update(Agent).where(Agent.id == agent_id)
+        if only_if is not None:
+            query = query.where(Agent.state.in_(only_if))
+        values: dict[str, object] = {"state": state, "state_since": at}
+        if state != "paused":
+            values["pause_reason"] = None
+        result = await session.execute(query.values(**values))
+        return bool(result.rowcount)
 
-    async def _offer_started(self, *, call_id: str, agent_id: int, channel_id: str,
-                             at: datetime) -> None:
-        async with self._sessions() as session:
-            if await session.scalar(select(CallOffer.id).where(
-                    CallOffer.channel_id == channel_id)) is not None:
-                return  # written already (with the agent's state, same transaction)
-            session.add(CallOffer(call_id=call_id, agent_id=agent_id, channel_id=channel_id,
-                                  ring_started_at=at))
-            await session.execute(update(Agent).where(Agent.id == agent_id).values(
-                state="ringing", state_since=at, last_offered_at=at))
-            await session.commit()
+    @staticmethod
+    async def _offer_started(session: AsyncSession, *, call_id: str, agent_id: int,
+                             channel_id: str, at: datetime) -> None:
+        inserted = await session.execute(insert_if_new(session, _OFFERS), dict(
+            call_id=call_id, agent_id=agent_id, channel_id=channel_id, ring_started_at=at))
+        if inserted.rowcount == 0:
+            return  # written already (with the agent's state, same transaction)
+        await session.execute(_RINGING, {"agent_id_": agent_id, "at": at})
 
-    async def _offer_ended(self, *, channel_id: str, at: datetime, result: str) -> None:
-        async with self._sessions() as session:
-            await session.execute(update(CallOffer).where(
-                CallOffer.channel_id == channel_id, CallOffer.ring_stopped_at.is_(None)).values(
-                ring_stopped_at=at, result=result))
-            await session.commit()
+    @staticmethod
+    async def _offer_ended(session: AsyncSession, *, channel_id: str, at: datetime,
+                           result: str) -> None:
+        await session.execute(_OFFER_ENDED, {"channel_id_": channel_id, "at": at,
+                                             "result": result})
+
+    def _state_written(self, args: dict[str, Any], written: Written) -> None:
+        if written.applied and not written.result:
+            return  # the guard held: nothing changed
+        only_if = tuple(args["only_if"]) if args["only_if"] is not None else None
+        self._changed(args["agent_id"], args["state"], args["at"],
+                      only_if=None if written.applied else only_if, offered=False,
+                      seq=written.seq)
+
+    def _offer_written(self, args: dict[str, Any], written: Written) -> None:
+        self._changed(args["agent_id"], "ringing", args["at"], only_if=None, offered=True,
+                      seq=written.seq)
 
     # -- our own changes over remembered snapshots ----------------------------------
     async def _read(self, key: Hashable, query: Callable[[], Awaitable[T]]) -> T:
+        await self._writes.flush()  # our own posted changes first
         if not self._reads.enabled:
             return await query()
 

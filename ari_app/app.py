@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,8 @@ class CallHandle:
     inbox: asyncio.Queue[Event]
     task: asyncio.Task[None] | None = None
     flow: InboundCall | None = None
+    #: Every channel id this call is known by in ``ControlPlane.calls`` (its legs too).
+    channels: set[str] = field(default_factory=set)
 
 
 class ControlPlane:
@@ -162,18 +164,23 @@ class ControlPlane:
     def _alias(self, agent_channel: str, caller_channel: str) -> None:
         handle = self.calls.get(caller_channel)
         if handle is not None:
-            self.calls[agent_channel] = handle
+            self._known_as(handle, agent_channel)
+
+    def _known_as(self, handle: CallHandle, channel_id: str) -> None:
+        self.calls[channel_id] = handle
+        handle.channels.add(channel_id)
 
     def _new_handle(self, channel_id: str, flow: InboundCall | None = None) -> CallHandle:
         handle = CallHandle(channel_id=channel_id, inbox=asyncio.Queue(), flow=flow)
         handle.task = asyncio.get_running_loop().create_task(
             self._work(handle), name=f"call-{channel_id}")
-        self.calls[channel_id] = handle
+        self._known_as(handle, channel_id)
         return handle
 
     def _forget(self, handle: CallHandle) -> None:
-        for key in [k for k, h in self.calls.items() if h is handle]:
-            del self.calls[key]
+        for channel_id in handle.channels:
+            if self.calls.get(channel_id) is handle:
+                del self.calls[channel_id]
 
     async def _drop(self, channel_id: str) -> None:
         with contextlib.suppress(AriError, AriUnavailable):
@@ -418,10 +425,10 @@ class ControlPlane:
                 handle = self._new_handle(call.channel_id, flow)
                 flow.post = handle.inbox.put_nowait
                 for leg in flow.offers:
-                    self.calls[leg] = handle
+                    self._known_as(handle, leg)
                 for leg in (flow.agent_channel, flow.office_leg, flow.referent_leg):
                     if leg:
-                        self.calls[leg] = handle
+                        self._known_as(handle, leg)
                 if call.channel_id not in live:
                     handle.inbox.put_nowait({"type": "ChannelDestroyed", "cause": None,
                                              "channel": {"id": call.channel_id}})

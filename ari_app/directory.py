@@ -1,15 +1,16 @@
 """What the call flows need to know about a service, read from the database.
 
-Read per call, so that an admin's change applies to the next call without a
-restart; the whole service is a handful of small queries. While the database
+Checked per call, so that an admin's change applies to the next call without a
+restart, and read again only when the configuration changed. While the database
 is away, the last answer is served (:class:`ari_app.outage.LastGood`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,7 +18,10 @@ from sqlalchemy.orm import selectinload
 
 from ari_app.hours import ServiceCalendar, Window
 from ari_app.outage import LastGood, WriteBehind
-from models import Closure, Menu, Notice, OfficeLine, Queue, Service
+from models import Closure, ConfigVersion, Menu, Notice, OfficeLine, Queue, Service
+
+T = TypeVar("T")
+_VERSION = select(ConfigVersion.version).where(ConfigVersion.id == 1)
 
 
 @dataclass(frozen=True)
@@ -143,28 +147,47 @@ class OfficeLineInfo:
 
 
 class ServiceDirectory:
-    """Looks services up by slug or id."""
+    """Looks services up by slug or id.
+
+    Answers are kept until the configuration changes: each lookup first reads the
+    :class:`~models.ConfigVersion` counter (one row, bumped by database triggers on
+    every change to the configuration tables, by whoever makes it), and reads the
+    service again only when it moved. An admin's change applies to the next call.
+    """
 
     def __init__(self, sessions: async_sessionmaker, writes: WriteBehind | None = None):
         self._sessions = sessions
         self._reads = LastGood(writes)
+        self._version: int | None = None
+        self._kept: dict[Hashable, Any] = {}
+
+    async def _current(self, key: Hashable, fetch: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``fetch``'s answer, read again only if the configuration changed since."""
+        async def read() -> T:
+            async with self._sessions() as session:
+                version = await session.scalar(_VERSION)
+                if version is None or version != self._version:
+                    self._kept.clear()  # also when the counter is missing: keep nothing
+                    self._version = version
+                elif key in self._kept:
+                    return self._kept[key]
+                value = await fetch(session)
+            if version is not None:
+                self._kept[key] = value
+            return value
+
+        return await self._reads.read(key, read)
 
     async def get(self, slug: str) -> ServiceInfo | None:
-        async def fetch() -> ServiceInfo | None:
-            async with self._sessions() as session:
-                return await _load(session, Service.slug == slug)
-
-        service = await self._reads.read(("service", slug), fetch)
+        service = await self._current(
+            ("service", slug), lambda session: _load(session, Service.slug == slug))
         if service is not None:
             self._reads.remember(("service_id", service.id), service)
         return service
 
     async def get_by_id(self, service_id: int) -> ServiceInfo | None:
-        async def fetch() -> ServiceInfo | None:
-            async with self._sessions() as session:
-                return await _load(session, Service.id == service_id)
-
-        service = await self._reads.read(("service_id", service_id), fetch)
+        service = await self._current(
+            ("service_id", service_id), lambda session: _load(session, Service.id == service_id))
         if service is not None:
             self._reads.remember(("service", service.slug), service)
         return service
@@ -172,36 +195,34 @@ class ServiceDirectory:
     async def notices(self, service_id: int, day: date,
                       option_id: int | None = None) -> list[str]:
         """Sound names of the notices valid on ``day`` (for one menu option, if given)."""
-        async def fetch() -> list[tuple[str, date, date, int | None]]:
-            async with self._sessions() as session:
-                rows = await session.execute(
-                    select(Notice.sound, Notice.valid_from, Notice.valid_until,
-                           Notice.menu_option_id)
-                    .where(Notice.service_id == service_id, Notice.sound.is_not(None))
-                    .order_by(Notice.valid_from, Notice.id))
-                return [(sound, start, end, option) for sound, start, end, option in rows]
+        async def fetch(session: AsyncSession) -> list[tuple[str, date, date, int | None]]:
+            rows = await session.execute(
+                select(Notice.sound, Notice.valid_from, Notice.valid_until,
+                       Notice.menu_option_id)
+                .where(Notice.service_id == service_id, Notice.sound.is_not(None))
+                .order_by(Notice.valid_from, Notice.id))
+            return [(sound, start, end, option) for sound, start, end, option in rows]
 
-        # Every notice of the service is read, then filtered here: a remembered answer
-        # stays right when the day changes.
-        notices = await self._reads.read(("notices", service_id), fetch)
+        # Every notice of the service is read, then filtered here: a kept answer stays
+        # right when the day changes.
+        notices = await self._current(("notices", service_id), fetch)
         return [sound for sound, start, end, option in notices
                 if sound and start <= day <= end
                 and (option_id is None or option is None or option == option_id)]
 
     async def office_line(self, number: str) -> OfficeLineInfo | None:
-        async def fetch() -> OfficeLineInfo | None:
-            async with self._sessions() as session:
-                row = (await session.execute(
-                    select(OfficeLine, Service.slug)
-                    .join(Service, OfficeLine.service_id == Service.id)
-                    .where(OfficeLine.number == number))).first()
-                if row is None:
-                    return None
-                line, slug = row
-                queue_slug = None
-                if line.queue_id is not None:
-                    queue_slug = await session.scalar(select(Queue.slug).where(
-                        Queue.id == line.queue_id))
-                return OfficeLineInfo(line.number, line.endpoint, line.rings, slug, queue_slug)
+        async def fetch(session: AsyncSession) -> OfficeLineInfo | None:
+            row = (await session.execute(
+                select(OfficeLine, Service.slug)
+                .join(Service, OfficeLine.service_id == Service.id)
+                .where(OfficeLine.number == number))).first()
+            if row is None:
+                return None
+            line, slug = row
+            queue_slug = None
+            if line.queue_id is not None:
+                queue_slug = await session.scalar(select(Queue.slug).where(
+                    Queue.id == line.queue_id))
+            return OfficeLineInfo(line.number, line.endpoint, line.rings, slug, queue_slug)
 
-        return await self._reads.read(("office_line", number), fetch)
+        return await self._current(("office_line", number), fetch)

@@ -81,13 +81,21 @@ class Journal:
 
     async def append(self, op: str, args: dict[str, Any]) -> Entry:
         """Write one entry durably; return it with its sequence number."""
+        [entry] = await self.append_many([(op, args)])
+        return entry
+
+    async def append_many(self, writes: list[tuple[str, dict[str, Any]]]) -> list[Entry]:
+        """Write entries durably, in order, with one fsync; return them numbered."""
         async with self._lock:
-            entry = Entry(self.last_seq + 1, op, args)
-            data = dumps(entry)  # refuses what could not be read back, before any write
+            entries = [Entry(self.last_seq + n, op, args)
+                       for n, (op, args) in enumerate(writes, start=1)]
+            # dumps refuses what could not be read back, before anything is written
+            data = b"".join(dumps(entry) for entry in entries)
             await asyncio.to_thread(self._write, data)
-            self.last_seq = entry.seq
-            self.entries.append(entry)
-            return entry
+            if entries:
+                self.last_seq = entries[-1].seq
+            self.entries.extend(entries)
+            return entries
 
     async def clear_through(self, seq: int) -> bool:
         """Empty the file if every entry is at or below ``seq``; False if newer ones came."""

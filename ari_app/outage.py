@@ -26,11 +26,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
+from sqlalchemy import Insert, Table, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ari_app.journal import Entry, Journal
 
@@ -72,6 +74,21 @@ def is_unreachable(exc: BaseException) -> bool:
     return False
 
 
+def insert_if_new(session: AsyncSession, table: Table) -> Insert:
+    """An INSERT that leaves an existing row (same key) alone: a replayed write is a no-op."""
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    return _insert_if_new(dialect, table)
+
+
+@lru_cache(maxsize=32)
+def _insert_if_new(dialect: str, table: Table) -> Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"no insert-if-new for the {dialect!r} database")
+
+
 def _reason(exc: BaseException) -> str:
     lines = str(getattr(exc, "orig", None) or exc).splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
@@ -79,32 +96,78 @@ def _reason(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Written:
-    """What became of a write: applied now (with its result) or journaled as ``seq``."""
+    """What became of a write: applied (with its result) or journaled as ``seq``."""
 
     applied: bool
     result: Any = None
     seq: int | None = None
 
 
-class WriteBehind:
-    """Applies writes to the database, or journals them while it is away and replays later.
+@dataclass(frozen=True)
+class Operation:
+    """How one kind of write is applied, and what may be done around it."""
 
-    Without a journal (SQLite) writes are applied directly and errors raise, as before.
+    #: ``apply(session, **args)`` writes it inside the caller's transaction, idempotently.
+    apply: Apply
+    #: What the write is about (e.g. one call's record): a write is merged only into the
+    #: latest queued write about the same thing, so their order never changes.
+    key: Callable[[dict[str, Any]], Hashable] | None = None
+    #: Folds a later write into that earlier queued one, if it is of the same kind.
+    merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    #: Run as soon as the write is applied or journaled (before any later read).
+    after: Callable[[dict[str, Any], Written], None] | None = None
+
+
+@dataclass
+class _Queued:
+    op: str
+    args: dict[str, Any]
+    done: asyncio.Future[Written]
+    #: Someone awaits the outcome; otherwise a failure is logged here.
+    awaited: bool = False
+    in_flight: bool = False
+
+
+class WriteBehind:
+    """Applies the control plane's writes in order, many per transaction, behind the calls.
+
+    A call flow posts a write and goes on (:meth:`post`); one writer task applies
+    everything posted meanwhile in a single transaction ("group commit"), so under
+    load the database sees a few transactions per second instead of one per event,
+    and no call waits on a commit to send its next request to Asterisk. Reads that
+    must see the writes made so far call :meth:`flush` first. :meth:`write` posts
+    and waits, for a caller that needs the result.
+
+    When the database cannot be reached and there is a journal (PostgreSQL), the
+    batch goes to the journal and is replayed later; without one (SQLite, a local
+    file) the failure is reported to whoever waits, and logged with the write's
+    content otherwise. A write the database refuses (a bug) fails alone: the others
+    of its batch are applied one by one.
     """
 
     def __init__(self, sessions: async_sessionmaker, journal: Journal | None = None, *,
-                 retry_first: float = 0.5, retry_max: float = 5.0):
+                 retry_first: float = 0.5, retry_max: float = 5.0, batch_max: int = 500):
         self.sessions = sessions
         self.journal = journal
         self.retry_first = retry_first
         self.retry_max = retry_max
+        self.batch_max = batch_max
         #: True from the first failed attempt until the journal is replayed and empty.
         self.down = False
         #: Highest journal seq applied to the database (entries at or below are done).
         self.applied_through = 0
         #: Run after the journal has been replayed (e.g. reconcile calls put off meanwhile).
         self.on_caught_up: Callable[[], Awaitable[None]] | None = None
-        self._ops: dict[str, Apply] = {}
+        #: Transactions committed and writes applied by the writer (for /metrics).
+        self.transactions = 0
+        self.applied = 0
+        self._ops: dict[str, Operation] = {}
+        self._queue: list[_Queued] = []
+        self._last_of_key: dict[Hashable, _Queued] = {}
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._writer: asyncio.Task[None] | None = None
         self._retry_task: asyncio.Task[None] | None = None
         self._outage_started = 0.0
         self._told_down = False
@@ -116,30 +179,53 @@ class WriteBehind:
 
     @property
     def caught_up(self) -> bool:
-        """The database holds every write made so far (nothing waits in the journal)."""
-        return not self.down and not (self.journal and self.journal.entries)
+        """The database holds every write made so far (nothing queued or journaled)."""
+        return (self._idle.is_set() and not self.down
+                and not (self.journal and self.journal.entries))
 
     @property
     def pending(self) -> int:
-        return len(self.journal.entries) if self.journal else 0
+        """Writes not in the database yet: queued here or waiting in the journal."""
+        return len(self._queue) + (len(self.journal.entries) if self.journal else 0)
 
-    def register(self, op: str, apply: Apply) -> None:
-        """``apply(**args)`` writes one operation in its own transaction, idempotently."""
-        self._ops[op] = apply
+    def register(self, op: str, apply: Apply, *,
+                 key: Callable[[dict[str, Any]], Hashable] | None = None,
+                 merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
+                 after: Callable[[dict[str, Any], Written], None] | None = None) -> None:
+        self._ops[op] = Operation(apply, key, merge, after)
+
+    def post(self, op: str, **args: Any) -> asyncio.Future[Written]:
+        """Queue a write behind the ones before it; the caller does not wait."""
+        operation = self._ops[op]  # an unknown operation is a bug: raise here
+        key = operation.key(args) if operation.key is not None else None
+        if key is not None:
+            earlier = self._last_of_key.get(key)
+            if (earlier is not None and earlier.op == op and operation.merge is not None
+                    and not earlier.in_flight and not earlier.done.done()):
+                earlier.args = operation.merge(earlier.args, args)
+                return earlier.done
+        queued = _Queued(op, args, asyncio.get_running_loop().create_future())
+        self._queue.append(queued)
+        if key is not None:
+            self._last_of_key[key] = queued
+        self._idle.clear()
+        self._wakeup.set()
+        self._ensure_writer()
+        return queued.done
 
     async def write(self, op: str, **args: Any) -> Written:
-        apply = self._ops[op]
-        if self.journal is None:
-            return Written(True, await apply(**args))
-        if not self.down:
-            try:
-                return Written(True, await apply(**args))
-            except Exception as exc:
-                if not is_unreachable(exc):
-                    raise
-                self.noticed(exc)
-        entry = await self.journal.append(op, args)
-        return Written(False, seq=entry.seq)
+        """Queue a write and wait until it is applied or journaled; a failure raises."""
+        done = self.post(op, **args)
+        for queued in reversed(self._queue):
+            if queued.done is done:
+                queued.awaited = True
+                break
+        return await asyncio.shield(done)
+
+    async def flush(self) -> None:
+        """Wait until everything posted so far is in the database or in the journal."""
+        while not self._idle.is_set():
+            await self._idle.wait()
 
     def served_from_memory(self) -> None:
         """A read was answered from memory: say so once per outage."""
@@ -180,12 +266,96 @@ class WriteBehind:
         self._start_retrying(first_delay=0.0)
 
     async def close(self) -> None:
-        task, self._retry_task = self._retry_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Apply (or journal) what is queued, then stop."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.flush(), 10)
+        for attr in ("_writer", "_retry_task"):
+            task = getattr(self, attr)
+            setattr(self, attr, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
+    # -- the writer ----------------------------------------------------------------
+    def _ensure_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_forever(), name="database-writer")
+
+    async def _write_forever(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = self._queue[:self.batch_max]
+                for queued in batch:
+                    queued.in_flight = True
+                try:
+                    await self._write_batch(batch)
+                except Exception as exc:  # never leave a writer waiting forever
+                    log.exception("database writer: a batch failed unexpectedly")
+                    for queued in batch:
+                        self._fail(queued, exc)
+                del self._queue[:len(batch)]
+                for key, queued in list(self._last_of_key.items()):
+                    if queued.in_flight:
+                        del self._last_of_key[key]
+            self._idle.set()
+
+    async def _write_batch(self, batch: list[_Queued]) -> None:
+        if self.journal is not None and self.down:
+            await self._journal(batch)
+            return
+        try:
+            async with self.sessions() as session:
+                results = [await self._ops[q.op].apply(session, **q.args) for q in batch]
+                await session.commit()
+        except Exception as exc:
+            if self.journal is not None and is_unreachable(exc):
+                self.noticed(exc)
+                await self._journal(batch)
+                return
+            if len(batch) == 1:
+                self._fail(batch[0], exc)
+                return
+            for index, queued in enumerate(batch):  # find the write at fault
+                if self.journal is not None and self.down:
+                    await self._journal(batch[index:])
+                    return
+                await self._write_batch([queued])
+            return
+        self.transactions += 1
+        self.applied += len(batch)
+        for queued, result in zip(batch, results, strict=True):
+            self._succeed(queued, Written(True, result))
+
+    async def _journal(self, batch: list[_Queued]) -> None:
+        assert self.journal is not None
+        entries = await self.journal.append_many([(q.op, q.args) for q in batch])
+        for queued, entry in zip(batch, entries, strict=True):
+            self._succeed(queued, Written(False, seq=entry.seq))
+
+    def _succeed(self, queued: _Queued, written: Written) -> None:
+        after = self._ops[queued.op].after
+        if after is not None:
+            try:
+                after(queued.args, written)
+            except Exception:
+                log.exception("after %s: follow-up failed", queued.op)
+        if not queued.done.done():
+            queued.done.set_result(written)
+
+    def _fail(self, queued: _Queued, exc: BaseException) -> None:
+        if not queued.awaited:
+            log.error("database write %s failed (%s); not applied: %r", queued.op,
+                      _reason(exc), queued.args)
+        if not queued.done.done():
+            queued.done.set_exception(exc)
+            if not queued.awaited:
+                queued.done.exception()  # retrieved: the log line above says it
+
+    # -- the journal's replay ----------------------------------------------------------
     def _start_retrying(self, first_delay: float | None = None) -> None:
         if self._retry_task is None or self._retry_task.done():
             delay = self.retry_first if first_delay is None else first_delay
@@ -237,11 +407,13 @@ class WriteBehind:
     async def _apply(self, entry: Entry) -> bool:
         """One entry; False if the database refused it (kept aside, the replay goes on)."""
         assert self.journal is not None
-        apply = self._ops.get(entry.op)
+        operation = self._ops.get(entry.op)
         try:
-            if apply is None:
+            if operation is None:
                 raise LookupError(f"unknown journal operation {entry.op!r}")
-            await apply(**entry.args)
+            async with self.sessions() as session:
+                await operation.apply(session, **entry.args)
+                await session.commit()
             return True
         except Exception as exc:
             if is_unreachable(exc):

@@ -1,24 +1,59 @@
 """Call records, written as the call goes (not only at the end).
 
-Every method is keyed by our call id, and every write is idempotent, so a write
-can be replayed: by a restarted control plane closing a call that was already
-closed, or from the journal kept while the database was away
-(:mod:`ari_app.outage`), whatever part of it had already reached the database.
+Every method is keyed by our call id. Writes are posted to the shared
+:class:`~ari_app.outage.WriteBehind` and applied behind the call, in order, many per
+transaction; every write is idempotent, so a write can be replayed: by a
+restarted control plane closing a call that was already closed, or from the
+journal kept while the database was away (:mod:`ari_app.outage`), whatever part
+of it had already reached the database.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import Update, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ari_app.outage import DatabaseUnavailable, LastGood, WriteBehind, is_unreachable
+from ari_app.outage import (
+    DatabaseUnavailable,
+    LastGood,
+    WriteBehind,
+    insert_if_new,
+    is_unreachable,
+)
 from models import Call, Service, Voicemail
 
 log = logging.getLogger(__name__)
+
+
+def _call_key(args: dict[str, Any]) -> Hashable:
+    return ("call", args["call_id"])
+
+
+def _merge_updates(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    return {"call_id": earlier["call_id"], "fields": {**earlier["fields"], **later["fields"]}}
+
+
+_CALLS = Call.__table__
+_VOICEMAILS = Voicemail.__table__
+
+
+@lru_cache(maxsize=64)
+def _update_statement(fields: frozenset[str]) -> Update:
+    """One statement per set of fields, built once: the writer runs it many times."""
+    return (update(_CALLS).where(_CALLS.c.id == bindparam("call_id_"))
+            .values({name: bindparam(name) for name in fields}))
+
+
+_END = (update(_CALLS).where(_CALLS.c.id == bindparam("call_id_"), _CALLS.c.ended_at.is_(None))
+        .values(ended_at=bindparam("at"), hung_up_by=bindparam("hung_up_by"),
+                hangup_cause=bindparam("cause"), outcome=bindparam("outcome"),
+                flow_state="ended"))
 
 
 class CallRecords:
@@ -26,22 +61,25 @@ class CallRecords:
         self._sessions = sessions
         self._writes = writes or WriteBehind(sessions)
         self._reads = LastGood(self._writes)
-        for op, apply in (("calls.arrived", self._arrived), ("calls.update", self._update),
-                          ("calls.ended", self._ended), ("calls.voicemail", self._voicemail)):
-            self._writes.register(op, apply)
+        self._writes.register("calls.arrived", self._arrived, key=_call_key)
+        self._writes.register("calls.update", self._update, key=_call_key,
+                              merge=_merge_updates)
+        self._writes.register("calls.ended", self._ended, key=_call_key)
+        self._writes.register("calls.voicemail", self._voicemail, key=_call_key)
 
     async def arrived(self, *, call_id: str, channel_id: str, service_id: int | None, did: str,
                       caller_number: str, caller_name: str, at: datetime,
                       in_hours: bool | None, service_slug: str | None = None) -> None:
         """The call's first row. ``service_slug`` names the service when its id is not
         known yet (database away since start-up); the id is looked up when written."""
-        await self._writes.write(
+        self._writes.post(
             "calls.arrived", call_id=call_id, channel_id=channel_id, service_id=service_id,
             did=did, caller_number=caller_number, caller_name=caller_name, at=at,
             in_hours=in_hours, service_slug=service_slug)
 
     async def update(self, call_id: str, **fields: Any) -> None:
-        await self._writes.write("calls.update", call_id=call_id, fields=fields)
+        """Posted behind the call's earlier writes; the call does not wait for it."""
+        self._writes.post("calls.update", call_id=call_id, fields=fields)
 
     async def ended(self, call_id: str, *, at: datetime, hung_up_by: str,
                     cause: int | None, outcome: str, **extra: Any) -> bool:
@@ -58,60 +96,62 @@ class CallRecords:
                         duration: int | None, at: datetime, reason: str,
                         callback_requested: bool) -> None:
         """A message the caller left, into the worklist of the service."""
-        await self._writes.write(
+        self._writes.post(
             "calls.voicemail", call_id=call_id, service_id=service_id, recording=recording,
             duration=duration, at=at, reason=reason, callback_requested=callback_requested)
 
-    # -- the writes themselves, each in one transaction and safe to repeat -----------
-    async def _arrived(self, *, call_id: str, channel_id: str, service_id: int | None,
-                       did: str, caller_number: str, caller_name: str, at: datetime,
-                       in_hours: bool | None, service_slug: str | None = None) -> None:
-        async with self._sessions() as session:
-            if await session.get(Call, call_id) is not None:
-                return
-            if service_id is None and service_slug:
-                service_id = await session.scalar(
-                    select(Service.id).where(Service.slug == service_slug))
-            session.add(Call(
-                id=call_id, channel_id=channel_id, service_id=service_id, did=did,
-                caller_number=caller_number, caller_name=caller_name, arrived_at=at,
-                in_hours=in_hours, flow_state="arrived",
-            ))
-            await session.commit()
+    async def flush(self) -> None:
+        """Wait until every record change made so far is written (or journaled)."""
+        await self._writes.flush()
 
-    async def _update(self, *, call_id: str, fields: dict[str, Any]) -> None:
-        async with self._sessions() as session:
-            await session.execute(update(Call).where(Call.id == call_id).values(**fields))
-            await session.commit()
+    # -- the writes themselves, inside the writer's transaction and safe to repeat -----
+    @staticmethod
+    async def _arrived(session: AsyncSession, *, call_id: str, channel_id: str,
+                       service_id: int | None, did: str, caller_number: str, caller_name: str,
+                       at: datetime, in_hours: bool | None,
+                       service_slug: str | None = None) -> None:
+        if service_id is None and service_slug:
+            service_id = await session.scalar(
+                select(Service.id).where(Service.slug == service_slug))
+        await session.execute(insert_if_new(session, _CALLS), dict(
+            id=call_id, channel_id=channel_id, service_id=service_id, did=did,
+            caller_number=caller_number, caller_name=caller_name, arrived_at=at,
+            in_hours=in_hours, flow_state="arrived", overflow=False, ivr_path="", notes=""))
 
-    async def _ended(self, *, call_id: str, at: datetime, hung_up_by: str, cause: int | None,
-                     outcome: str, extra: dict[str, Any]) -> bool:
-        async with self._sessions() as session:
+    @staticmethod
+    async def _update(session: AsyncSession, *, call_id: str, fields: dict[str, Any]) -> None:
+        if fields:
+            await session.execute(_update_statement(frozenset(fields)),
+                                  {"call_id_": call_id, **fields})
+
+    @staticmethod
+    async def _ended(session: AsyncSession, *, call_id: str, at: datetime, hung_up_by: str,
+                     cause: int | None, outcome: str, extra: dict[str, Any]) -> bool:
+        if extra:  # rare (a restarted process closing a call): built as needed
             result = await session.execute(
                 update(Call).where(Call.id == call_id, Call.ended_at.is_(None)).values(
                     ended_at=at, hung_up_by=hung_up_by, hangup_cause=cause, outcome=outcome,
-                    flow_state="ended", **extra,
-                )
-            )
-            await session.commit()
-            return bool(result.rowcount)
+                    flow_state="ended", **extra))
+        else:
+            result = await session.execute(_END, {"call_id_": call_id, "at": at,
+                                                  "hung_up_by": hung_up_by, "cause": cause,
+                                                  "outcome": outcome})
+        return bool(result.rowcount)
 
-    async def _voicemail(self, *, call_id: str, service_id: int, recording: str,
-                         duration: int | None, at: datetime, reason: str,
+    @staticmethod
+    async def _voicemail(session: AsyncSession, *, call_id: str, service_id: int,
+                         recording: str, duration: int | None, at: datetime, reason: str,
                          callback_requested: bool) -> None:
         audio_path = f"recording/{recording}.wav"
-        async with self._sessions() as session:
-            if await session.scalar(select(Voicemail.id).where(
-                    Voicemail.call_id == call_id, Voicemail.audio_path == audio_path)):
-                return
-            call = await session.get(Call, call_id)
-            session.add(Voicemail(
-                call_id=call_id, service_id=service_id,
-                caller_number=call.caller_number if call else "", recorded_at=at,
-                audio_path=audio_path, duration_seconds=duration,
-                callback_requested=callback_requested, reason=reason,
-            ))
-            await session.commit()
+        if await session.scalar(select(Voicemail.id).where(
+                Voicemail.call_id == call_id, Voicemail.audio_path == audio_path)):
+            return
+        caller_number = await session.scalar(
+            select(Call.caller_number).where(Call.id == call_id))
+        await session.execute(insert(_VOICEMAILS).values(
+            call_id=call_id, service_id=service_id, caller_number=caller_number or "",
+            recorded_at=at, audio_path=audio_path, duration_seconds=duration,
+            callback_requested=callback_requested, reason=reason))
 
     # -- reads -------------------------------------------------------------------
     async def recent_waits(self, queue_id: int, limit: int = 20) -> list[float]:
@@ -129,6 +169,7 @@ class CallRecords:
         return await self._reads.read(("recent_waits", queue_id, limit), fetch)
 
     async def get(self, call_id: str) -> Call | None:
+        await self._writes.flush()
         async with self._sessions() as session:
             return await session.get(Call, call_id)
 
@@ -138,6 +179,7 @@ class CallRecords:
         Raises DatabaseUnavailable while the database is away or has not caught up
         with the journal: an incomplete list would close or resume the wrong calls.
         """
+        await self._writes.flush()
         if not self._writes.caught_up:
             raise DatabaseUnavailable(
                 f"{self._writes.pending} journaled writes are not in the database yet")

@@ -33,6 +33,9 @@ class AmiLink:
             ping_delay=ping_seconds, ping_interval=ping_seconds,
             reconnect_timeout=reconnect_seconds,
             on_login=self._logged_in, on_disconnect=self._disconnected,
+            # No event is used: Asterisk would format, and we would parse, every
+            # channel's events for nothing (a tenth of the control plane's CPU per call).
+            events="off",
         )
 
     @property

@@ -107,3 +107,50 @@ async def test_an_unknown_outcome_is_refused_by_the_database(sessions):
                          arrived_at=datetime.now(UTC), outcome="lost-somewhere"))
         with pytest.raises(IntegrityError):
             await session.commit()
+
+
+async def test_config_version_moves_with_every_configuration_change_and_not_with_calls(
+        sessions):
+    """The control plane keeps a service until this counter moves: every way of changing
+    what callers hear must move it (here: plain SQL, as an operator or another tool would),
+    and the calls' own writes must not (or nothing would ever be kept)."""
+    from ari_app.directory import ServiceDirectory
+    from models import ConfigVersion, Notice, Prompt
+
+    async def version() -> int:
+        async with sessions() as session:
+            return await session.scalar(select(ConfigVersion.version))
+
+    async with sessions() as session:
+        await seed(session)
+    directory = ServiceDirectory(sessions)
+    before = await directory.get("uru")
+    assert before is not None and before.calendar.mode == "auto"
+    start = await version()
+    async with sessions() as session:
+        session.add(Call(id="v-1", did="0461800133", channel_id="v-1",
+                         arrived_at=datetime.now(UTC)))
+        await session.commit()
+    assert await version() == start  # a call is not a configuration change
+    assert await directory.get("uru") is before  # kept: nothing changed
+    async with sessions() as session:
+        await session.execute(Service.__table__.update().where(Service.slug == "uru")
+                              .values(mode="closed"))
+        await session.commit()
+    assert await version() > start
+    assert (await directory.get("uru")).calendar.mode == "closed"  # the next call sees it
+    moved = await version()
+    async with sessions() as session:
+        uru = await session.scalar(select(Service.id).where(Service.slug == "uru"))
+        session.add(Notice(service_id=uru, text="Avviso", sound="avviso-1",
+                           valid_from=datetime(2026, 1, 1).date(),
+                           valid_until=datetime(2026, 12, 31).date()))
+        await session.commit()
+    assert await version() > moved
+    assert await directory.notices(uru, datetime(2026, 6, 1).date()) == ["avviso-1"]
+    moved = await version()
+    async with sessions() as session:
+        await session.execute(Prompt.__table__.delete().where(Prompt.service_id == uru))
+        await session.commit()
+    assert await version() > moved
+    assert (await directory.get("uru")).sounds == {}
