@@ -194,7 +194,11 @@ class InboundCall(TransferSteps):
         return f"sound:{self.kit.sounds_dir}/{name}"
 
     async def _play(self, media: list[str], then: Callable[[], Any]) -> None:
-        """Play media in order, then call ``then`` (also when there is nothing to play)."""
+        """Play media in order, then call ``then`` (also when there is nothing to play).
+
+        One playback for the whole list: Asterisk moves from one sound to the next by
+        itself (``PlaybackContinuing``), and we hear back once, when it has finished.
+        """
         self._playlist = list(media)
         self._after_playlist = then
         await self._play_next()
@@ -206,10 +210,10 @@ class InboundCall(TransferSteps):
             if then is not None:
                 await then()
             return
-        media = self._playlist.pop(0)
+        media, self._playlist = self._playlist, []
         self._playbacks += 1
         self._playback_id = f"{self.ctx.call_id}-p{self._playbacks}"
-        await self.ari.play(self.ctx.channel_id, [media], self._playback_id)
+        await self.ari.play(self.ctx.channel_id, media, self._playback_id)
 
     async def _stop_playing(self) -> None:
         self._playlist = []
@@ -408,18 +412,19 @@ class InboundCall(TransferSteps):
                                                      State.NOTICES, State.OFFICE_RINGING))
         await self.kit.records.update(self.ctx.call_id, queue_entered_at=now,
                                       queue_id=queue.id, topic=skill)
-        await self._wait_in_queue(queue.wait_limit_seconds)
+        await self._wait_in_queue(queue.wait_limit_seconds, fresh=True)
 
-    async def _wait_in_queue(self, wait_limit: float) -> None:
+    async def _wait_in_queue(self, wait_limit: float, *, fresh: bool = False) -> None:
         """Put (or keep) the caller in the call's bridge with music, and look for agents.
 
         Idempotent, so that a call re-adopted after a restart in the middle of
         this step ends up in the same place as one that never saw a restart.
+        A ``fresh`` call has no bridge yet: no need to ask Asterisk first.
         """
         if not await self._anyone_logged_in():
             await self._to_busy_voicemail("no_agents")
             return
-        bridge = await self.ari.get_bridge(self.bridge_id)
+        bridge = None if fresh else await self.ari.get_bridge(self.bridge_id)
         if bridge is None:
             bridge = await self.ari.create_bridge(self.bridge_id, "mixing", self.bridge_id)
         if self.ctx.channel_id not in bridge.get("channels", []):

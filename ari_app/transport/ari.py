@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -146,6 +146,11 @@ class AriClient:
         409 if it refused the reload.
         """
         await self.request("PUT", f"/asterisk/modules/{_q(name)}")
+
+    async def allow_events(self, types: Iterable[str]) -> None:
+        """Have Asterisk send this application only these event types (Asterisk 16+)."""
+        await self.request("PUT", f"/applications/{_q(self.app)}/eventFilter",
+                           body={"allowed": [{"type": t} for t in types]})
 
     async def subscribe(self, event_source: str) -> None:
         """Keep receiving a channel's events after it leaves Stasis (e.g. for voicemail)."""

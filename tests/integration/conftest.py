@@ -115,9 +115,10 @@ class Plane:
         return [e for e in self.events if e.get("type") == kind]
 
     def heard(self, sound: str | None) -> bool:
-        """Whether a playback of this recorded prompt started."""
-        return bool(sound) and any(sound in e["playback"].get("media_uri", "")
-                                   for e in self.events_of("PlaybackStarted"))
+        """Whether this recorded prompt started playing (first of a playback, or next)."""
+        return bool(sound) and any(
+            sound in e["playback"].get("media_uri", "")
+            for e in self.events_of("PlaybackStarted") + self.events_of("PlaybackContinuing"))
 
     async def voicemails(self, call_id: str) -> list[Voicemail]:
         async with self.sessions() as session:

@@ -121,36 +121,44 @@ async def test_config_version_moves_with_every_configuration_change_and_not_with
         async with sessions() as session:
             return await session.scalar(select(ConfigVersion.version))
 
-    async with sessions() as session:
-        await seed(session)
+    async with sessions() as session:  # a service of its own: the database is shared
+        service = Service(slug="versione", name="Prova versione")
+        service.queues.append(Queue(slug="versione", name="Prova versione"))
+        session.add(service)
+        await session.flush()
+        session.add(Prompt(service_id=service.id, kind="welcome", text="Benvenuti",
+                           sound="versione-welcome"))
+        await session.commit()
+        service_id = service.id
     directory = ServiceDirectory(sessions)
-    before = await directory.get("uru")
+    before = await directory.get("versione")
     assert before is not None and before.calendar.mode == "auto"
     start = await version()
     async with sessions() as session:
         session.add(Call(id="v-1", did="0461800133", channel_id="v-1",
-                         arrived_at=datetime.now(UTC)))
+                         arrived_at=datetime.now(UTC), ended_at=datetime.now(UTC)))
         await session.commit()
     assert await version() == start  # a call is not a configuration change
-    assert await directory.get("uru") is before  # kept: nothing changed
+    assert await directory.get("versione") is before  # kept: nothing changed
     async with sessions() as session:
-        await session.execute(Service.__table__.update().where(Service.slug == "uru")
+        await session.execute(Service.__table__.update().where(Service.slug == "versione")
                               .values(mode="closed"))
         await session.commit()
     assert await version() > start
-    assert (await directory.get("uru")).calendar.mode == "closed"  # the next call sees it
+    assert (await directory.get("versione")).calendar.mode == "closed"  # next call sees it
     moved = await version()
     async with sessions() as session:
-        uru = await session.scalar(select(Service.id).where(Service.slug == "uru"))
-        session.add(Notice(service_id=uru, text="Avviso", sound="avviso-1",
+        session.add(Notice(service_id=service_id, text="Avviso", sound="versione-avviso",
                            valid_from=datetime(2026, 1, 1).date(),
                            valid_until=datetime(2026, 12, 31).date()))
         await session.commit()
     assert await version() > moved
-    assert await directory.notices(uru, datetime(2026, 6, 1).date()) == ["avviso-1"]
+    assert await directory.notices(service_id, datetime(2026, 6, 1).date()) == [
+        "versione-avviso"]
     moved = await version()
+    assert (await directory.get("versione")).sounds == {"welcome": "versione-welcome"}
     async with sessions() as session:
-        await session.execute(Prompt.__table__.delete().where(Prompt.service_id == uru))
+        await session.execute(Prompt.__table__.delete().where(Prompt.service_id == service_id))
         await session.commit()
     assert await version() > moved
-    assert (await directory.get("uru")).sounds == {}
+    assert (await directory.get("versione")).sounds == {}

@@ -278,7 +278,8 @@ async def test_given_announcements_on_then_position_is_told_and_only_goes_down(
             def told(number: int) -> bool:
                 return any(e["playback"]["target_uri"] == f"channel:{channel}"
                            and e["playback"]["media_uri"] == f"number:{number}"
-                           for e in plane.events_of("PlaybackStarted"))
+                           for e in plane.events_of("PlaybackStarted")
+                           + plane.events_of("PlaybackContinuing"))
 
             await eventually(lambda: _true(told(2)), 6, "position 2 to be announced")
             assert plane.heard(service.sounds["position"])
