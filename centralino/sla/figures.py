@@ -37,6 +37,10 @@ class Readings:
     unset_resolution_resolved: bool = True
 
 
+#: The readings of docs/sla.md.
+DEFAULT_READINGS = Readings()
+
+
 @dataclass(frozen=True)
 class Targets:
     """One service's SLA targets (the tender's by default) and thresholds."""
@@ -110,7 +114,7 @@ def _us(later: datetime, earlier: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
 
 
-def tally_call(call: CallFacts, targets: Targets, readings: Readings = Readings()) -> Tally:
+def tally_call(call: CallFacts, targets: Targets, readings: Readings = DEFAULT_READINGS) -> Tally:
     """One call's contribution to the counts (the reference the SQL must match)."""
     t = Tally(calls=1)
     if call.in_hours is False:
@@ -229,7 +233,7 @@ def agent_figures(agent_id: int | None, name: str | None, tally: Tally) -> Agent
 
 
 def tally_calls(calls: list[CallFacts], targets: Targets,
-                readings: Readings = Readings()) -> Tally:
+                readings: Readings = DEFAULT_READINGS) -> Tally:
     """All calls' counts added up: the reference the SQL aggregation is tested against."""
     total = Tally()
     for call in calls:
