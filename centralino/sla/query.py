@@ -36,6 +36,7 @@ from centralino.sla.figures import (
     DEFAULT_READINGS,
     SYSTEM_EXITS,
     US,
+    WAIT_CLASSES,
     AgentFigures,
     Readings,
     SlaFigures,
@@ -168,6 +169,8 @@ def _tally_columns(dialect: str, readings: Readings) -> dict[str, ColumnElement]
         "longest_wait_us": func.max(case((answered, wait), (caller_left, waited), else_=None)),
         "talk_us": total((talked, _micros(Call.ended_at, Call.answered_at, dialect))),
         "talked": count(talked),
+        **{f"answered_within_{bound}s": count(and_(answered, wait <= bound * US))
+           for bound in WAIT_CLASSES},
     }
 
 
