@@ -4,6 +4,7 @@ from models.agent import AGENT_PROFILES, AGENT_STATES, Agent, AgentSkill, agent_
 from models.base import Base, UtcDateTime
 from models.call import CALL_OUTCOMES, Call, CallOffer, Voicemail
 from models.config_version import CONFIG_TABLES, ConfigVersion
+from models.export import EXPORT_STATUSES, SlaExportRun
 from models.service import (
     MENU_ACTIONS,
     ROUTING_STRATEGIES,
@@ -21,8 +22,9 @@ from models.service import (
 )
 
 __all__ = [
-    "AGENT_PROFILES", "AGENT_STATES", "CALL_OUTCOMES", "CONFIG_TABLES", "MENU_ACTIONS",
-    "ROUTING_STRATEGIES", "SERVICE_MODES", "Agent", "AgentSkill", "Base", "Call", "CallOffer",
-    "Closure", "ConfigVersion", "Menu", "MenuOption", "Notice", "OfficeLine", "Prompt", "Queue",
-    "Service", "ServiceDid", "ServiceWindow", "UtcDateTime", "Voicemail", "agent_services",
+    "AGENT_PROFILES", "AGENT_STATES", "CALL_OUTCOMES", "CONFIG_TABLES", "EXPORT_STATUSES",
+    "MENU_ACTIONS", "ROUTING_STRATEGIES", "SERVICE_MODES", "Agent", "AgentSkill", "Base", "Call",
+    "CallOffer", "Closure", "ConfigVersion", "Menu", "MenuOption", "Notice", "OfficeLine",
+    "Prompt", "Queue", "Service", "ServiceDid", "ServiceWindow", "SlaExportRun", "UtcDateTime",
+    "Voicemail", "agent_services",
 ]
