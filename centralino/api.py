@@ -16,10 +16,16 @@ from sqlalchemy import or_, select
 from ari_app.app import ControlPlane
 from ari_app.flows.transfer import TransferRefused
 from ari_app.sanitize import normalize_did
+from centralino.errors import CentralinoError
+from centralino.sla.figures import DEFAULT_READINGS
+from centralino.sla.formats import report_object
+from centralino.sla.query import current_range, sla_report
 from models import OfficeLine
 
 PLANE: web.AppKey[ControlPlane] = web.AppKey("plane", ControlPlane)
 TOKEN: web.AppKey[str] = web.AppKey("api_token", str)
+#: Time zone of "today" and "this month" for the live SLA figures.
+SLA_ZONE: web.AppKey[str] = web.AppKey("sla_zone", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -89,11 +95,33 @@ async def cancel(request: web.Request) -> web.Response:
     return await _command(request, "cancel")
 
 
-def add_routes(app: web.Application, plane: ControlPlane, token: str) -> None:
+async def sla_figures(request: web.Request) -> web.Response:
+    """Live SLA figures for a wallboard: ``?service=SLUG|all&period=today|month``."""
+    from zoneinfo import ZoneInfo
+
+    plane = request.app[PLANE]
+    service = request.query.get("service", "all")[:64]
+    period = request.query.get("period", "today")
+    if period not in ("today", "month"):
+        return web.json_response({"error": "period must be today or month"}, status=400)
+    now = plane.clock()
+    first, last, by = current_range(period, now, ZoneInfo(request.app[SLA_ZONE]))
+    try:
+        rows = await sla_report(plane.sessions, service, first, last, by)
+    except CentralinoError as exc:
+        return web.json_response({"error": str(exc)}, status=404)
+    return web.json_response({"period": period, "as_of": now.isoformat(),
+                              **report_object(rows, DEFAULT_READINGS)})
+
+
+def add_routes(app: web.Application, plane: ControlPlane, token: str,
+               timezone: str = "Europe/Rome") -> None:
     app[PLANE] = plane
     app[TOKEN] = token
+    app[SLA_ZONE] = timezone
     app.middlewares.append(require_token)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_post("/api/calls/{call_id}/transfer", transfer)
     app.router.add_post("/api/calls/{call_id}/transfer/complete", complete)
     app.router.add_post("/api/calls/{call_id}/transfer/cancel", cancel)
+    app.router.add_get("/api/sla", sla_figures)

@@ -18,6 +18,7 @@ from centralino import database
 from centralino.cli_agents import agent
 from centralino.cli_calls import call
 from centralino.cli_services import office, service, voicemail
+from centralino.cli_sla import sla
 from centralino.config import Settings, load_settings
 from centralino.errors import CentralinoError
 from centralino.render import write_config
@@ -234,6 +235,7 @@ main.add_command(service)
 main.add_command(voicemail)
 main.add_command(office)
 main.add_command(call)
+main.add_command(sla)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

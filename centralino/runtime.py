@@ -178,7 +178,7 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     agi.route("service-open", service_open(plane.directory, clock))
     agi.route("agent-state", agent_state(sessions, clock))
     app = web.Application()
-    api.add_routes(app, plane, creds.api_token)
+    api.add_routes(app, plane, creds.api_token, settings.timezone)
     app.router.add_get("/health", _health)
     app.router.add_get("/metrics", _metrics)
     runner = web.AppRunner(app, access_log=None)

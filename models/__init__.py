@@ -3,6 +3,7 @@
 from models.agent import AGENT_PROFILES, AGENT_STATES, Agent, AgentSkill, agent_services
 from models.base import Base, UtcDateTime
 from models.call import CALL_OUTCOMES, Call, CallOffer, Voicemail
+from models.export import EXPORT_STATUSES, SlaExportRun
 from models.service import (
     MENU_ACTIONS,
     ROUTING_STRATEGIES,
@@ -20,8 +21,8 @@ from models.service import (
 )
 
 __all__ = [
-    "AGENT_PROFILES", "AGENT_STATES", "CALL_OUTCOMES", "MENU_ACTIONS", "ROUTING_STRATEGIES",
-    "SERVICE_MODES", "Agent", "AgentSkill", "Base", "Call", "CallOffer", "Closure", "Menu",
-    "MenuOption", "Notice", "OfficeLine", "Prompt", "Queue", "Service", "ServiceDid",
-    "ServiceWindow", "UtcDateTime", "Voicemail", "agent_services",
+    "AGENT_PROFILES", "AGENT_STATES", "CALL_OUTCOMES", "EXPORT_STATUSES", "MENU_ACTIONS",
+    "ROUTING_STRATEGIES", "SERVICE_MODES", "Agent", "AgentSkill", "Base", "Call", "CallOffer",
+    "Closure", "Menu", "MenuOption", "Notice", "OfficeLine", "Prompt", "Queue", "Service",
+    "ServiceDid", "ServiceWindow", "SlaExportRun", "UtcDateTime", "Voicemail", "agent_services",
 ]

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -44,6 +45,13 @@ class Service(Base):
     hours_before_queue: Mapped[bool] = mapped_column(Boolean, default=False)
     #: A caller who hangs up in the queue within this many seconds is a short abandon.
     abandon_threshold_seconds: Mapped[int] = mapped_column(Integer, default=10)
+    #: SLA targets (the tender's by default): Tm ≤ 13 s, P ≤ 3.0 %, Q ≥ 75 %.
+    sla_answer_seconds: Mapped[float] = mapped_column(Float, default=13.0, server_default="13")
+    sla_abandoned_pct: Mapped[float] = mapped_column(Float, default=3.0, server_default="3")
+    sla_resolved_pct: Mapped[float] = mapped_column(Float, default=75.0, server_default="75")
+    #: Service level reported beside them: answered within this many seconds.
+    sla_service_level_seconds: Mapped[int] = mapped_column(Integer, default=20,
+                                                           server_default="20")
 
     dids: Mapped[list[ServiceDid]] = relationship(
         back_populates="service", cascade="all, delete-orphan", order_by="ServiceDid.did"

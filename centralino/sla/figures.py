@@ -17,6 +17,8 @@ from datetime import datetime
 US = 1_000_000
 #: Queue exits where the system, not the caller, ended the wait (voicemail offered).
 SYSTEM_EXITS = ("timeout", "no_agents")
+#: Upper bounds (seconds, included) of the answer-time distribution: answered within N s.
+WAIT_CLASSES = (5, 10, 13, 20, 30, 60)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,10 @@ class Readings:
     #: An answered call with no resolution recorded, not transferred, counts as
     #: resolved. False counts only calls explicitly marked ``resolved``.
     unset_resolution_resolved: bool = True
+
+
+#: The readings of docs/sla.md.
+DEFAULT_READINGS = Readings()
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,23 @@ class Tally:
     longest_wait_us: int | None = None
     talk_us: int = 0
     talked: int = 0
+    #: Answered within 5, 10, 13, 20, 30, 60 s (cumulative): the answer-time distribution.
+    answered_within_5s: int = 0
+    answered_within_10s: int = 0
+    answered_within_13s: int = 0
+    answered_within_20s: int = 0
+    answered_within_30s: int = 0
+    answered_within_60s: int = 0
+
+    def answer_time_distribution(self) -> dict[str, int]:
+        """Answered calls per class of wait ("0-5", "5-10", …, ">60"), not cumulative."""
+        result, below, lower = {}, 0, 0
+        for bound in WAIT_CLASSES:
+            within = getattr(self, f"answered_within_{bound}s")
+            result[f"{lower}-{bound}"] = within - below
+            below, lower = within, bound
+        result[f">{WAIT_CLASSES[-1]}"] = self.answered - below
+        return result
 
     def add(self, other: Tally) -> None:
         for f in fields(self):
@@ -110,7 +133,7 @@ def _us(later: datetime, earlier: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
 
 
-def tally_call(call: CallFacts, targets: Targets, readings: Readings = Readings()) -> Tally:
+def tally_call(call: CallFacts, targets: Targets, readings: Readings = DEFAULT_READINGS) -> Tally:
     """One call's contribution to the counts (the reference the SQL must match)."""
     t = Tally(calls=1)
     if call.in_hours is False:
@@ -132,6 +155,8 @@ def tally_call(call: CallFacts, targets: Targets, readings: Readings = Readings(
         t.answered, t.wait_us, t.tm_us, t.tm_calls = 1, wait, wait, 1
         t.longest_wait_us = wait
         t.answered_in_service_level = int(wait <= targets.service_level_seconds * US)
+        for bound in WAIT_CLASSES:
+            setattr(t, f"answered_within_{bound}s", int(wait <= bound * US))
         escalated = call.resolution == "escalated" or call.transferred_at is not None
         t.escalated = int(escalated)
         t.resolved = int(not escalated and (
@@ -229,7 +254,7 @@ def agent_figures(agent_id: int | None, name: str | None, tally: Tally) -> Agent
 
 
 def tally_calls(calls: list[CallFacts], targets: Targets,
-                readings: Readings = Readings()) -> Tally:
+                readings: Readings = DEFAULT_READINGS) -> Tally:
     """All calls' counts added up: the reference the SQL aggregation is tested against."""
     total = Tally()
     for call in calls:

@@ -148,3 +148,9 @@ def test_given_a_call_still_waiting_then_it_is_offered_but_neither_answered_nor_
                         queue_entered_at=T0 + timedelta(seconds=20))
     tally = tally_call(waiting, TARGETS)
     assert (tally.offered, tally.answered, tally.abandoned, tally.abandoned_short) == (1, 0, 0, 0)
+
+
+def test_given_waits_then_the_distribution_puts_each_in_its_class() -> None:
+    calls = [queued(w, answered=True) for w in (0, 5, 5.1, 13, 13.5, 60, 61)]
+    assert tally_calls(calls, TARGETS).answer_time_distribution() == {
+        "0-5": 2, "5-10": 1, "10-13": 1, "13-20": 1, "20-30": 0, "30-60": 1, ">60": 1}
