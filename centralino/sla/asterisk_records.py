@@ -36,7 +36,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -150,13 +150,9 @@ def rebuild_calls(events: Iterable[CelEvent]) -> dict[str, AsteriskCall]:
                 and not event.channel.startswith("Announcer/")):
             owner = calls[bridge_owner[bridge]]
             if owner.agent_joined_at is None:
-                calls[owner.uniqueid] = _with(owner, agent_channel=event.channel,
-                                              agent_joined_at=event.time)
+                calls[owner.uniqueid] = replace(owner, agent_channel=event.channel,
+                                                agent_joined_at=event.time)
     return {uid: _judge_hangup(call, own_events[uid]) for uid, call in calls.items()}
-
-
-def _with(call: AsteriskCall, **changes: Any) -> AsteriskCall:
-    return AsteriskCall(**{**call.__dict__, **changes})
 
 
 def _caller_event(call: AsteriskCall, event: CelEvent,
@@ -165,17 +161,17 @@ def _caller_event(call: AsteriskCall, event: CelEvent,
     if (event.type == "BRIDGE_ENTER" and bridge and bridge.startswith(QUEUE_BRIDGE_PREFIX)
             and call.queue_entered_at is None):
         bridge_owner[bridge] = call.uniqueid
-        return _with(call, call_id=bridge[len(QUEUE_BRIDGE_PREFIX):],
-                     queue_entered_at=event.time)
+        return replace(call, call_id=bridge[len(QUEUE_BRIDGE_PREFIX):],
+                       queue_entered_at=event.time)
     if (event.type == "BRIDGE_EXIT" and call.call_id is not None
             and bridge == QUEUE_BRIDGE_PREFIX + call.call_id):
-        return _with(call, queue_left_at=event.time)
+        return replace(call, queue_left_at=event.time)
     if not call.dnid and event.dnid:  # known from the PBX's answer on
-        call = _with(call, dnid=event.dnid)
+        call = replace(call, dnid=event.dnid)
     if event.type == "HANGUP" and call.ended_at is None:
         source = event.extra.get("hangupsource")
-        return _with(call, ended_at=event.time,
-                     hangup_source=source if isinstance(source, str) else None)
+        return replace(call, ended_at=event.time,
+                       hangup_source=source if isinstance(source, str) else None)
     return call
 
 
@@ -187,7 +183,7 @@ def _judge_hangup(call: AsteriskCall, own: list[CelEvent]) -> AsteriskCall:
             or call.ended_at - call.queue_left_at > HANGUP_EXIT_GAP):
         return call
     between = [e for e in own if call.queue_left_at < e.time < call.ended_at]
-    return _with(call, hung_up_in_queue=not between)
+    return replace(call, hung_up_in_queue=not between)
 
 
 def classify(call: AsteriskCall, threshold_seconds: float = 10.0) -> str:
