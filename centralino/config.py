@@ -55,6 +55,23 @@ class Settings:
     #: Seconds to wait for Asterisk to be fully booted.
     boot_timeout: float = 60.0
     log_level: str = "INFO"
+    #: Nightly SLA export (crontab, in ``timezone``): yesterday and month to date per
+    #: service, as CSV and XLSX. Empty: no nightly export.
+    sla_export_cron: str = "0 2 * * *"
+    #: Where the exports are written; empty means ``state_dir/sla-exports``.
+    sla_export_dir: str = ""
+    #: Who receives them; no recipients (or no ``smtp_host``): files only.
+    sla_export_recipients: tuple[str, ...] = ()
+    #: A failed export is tried again this many times, this many seconds apart.
+    sla_export_retries: int = 3
+    sla_export_retry_seconds: float = 300.0
+    #: SMTP server for the exports; the password is read only from the environment
+    #: (``CENTRALINO_SMTP_PASSWORD``), never from a file.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_sender: str = "centralino@localhost"
 
     @property
     def sqlite_path(self) -> Path:
@@ -83,6 +100,10 @@ class Settings:
         name = url.rsplit("/", 1)[-1].split("?", 1)[0]
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
         return self.state_dir / "journal" / f"{safe or 'database'}.jsonl"
+
+    @property
+    def sla_export_path(self) -> Path:
+        return Path(self.sla_export_dir) if self.sla_export_dir else self.state_dir / "sla-exports"
 
     @property
     def instance_state_dir(self) -> Path:
@@ -126,6 +147,14 @@ def _validated(settings: Settings) -> Settings:
         except ValueError:
             raise ConfigError(f"{address!r} is not an IP address (check bind_address and "
                               "carrier_addresses)") from None
+    if settings.sla_export_cron:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(settings.sla_export_cron)
+        except ValueError as exc:
+            raise ConfigError(f"setting 'sla_export_cron' is not a crontab line "
+                              f"({settings.sla_export_cron!r}: {exc})") from None
     if not settings.instance.replace("-", "").isalnum():
         raise ConfigError("setting 'instance' may hold only letters, digits and '-'")
     if not settings.ari_app.replace("-", "").isalnum():

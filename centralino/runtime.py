@@ -37,6 +37,7 @@ from centralino.errors import CentralinoError
 from centralino.offices import office_accounts
 from centralino.render import InstanceLayout, ServicePlan, render_config
 from centralino.seed import load_service_plans, seed
+from centralino.sla.export import start_nightly_exports
 from models import Notice, Prompt, Service
 from models.db import create_engine, session_factory
 
@@ -198,6 +199,7 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
             f"{wanted_web}): {exc.strerror}; is another Centralino running? Set agi_port/web_port"
         ) from None
     events = asyncio.get_running_loop().create_task(plane.run(), name="ari-events")
+    exports = start_nightly_exports(settings, sessions, clock)
     try:
         await ami.connect()
         await asyncio.wait_for(plane.connected.wait(), 15)
@@ -208,6 +210,8 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
             f"AMI {settings.ami_port}: is it running (`centralino asterisk status`)?"
         ) from None
     finally:
+        if exports is not None:
+            exports.shutdown(wait=False)
         events.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await events

@@ -71,22 +71,41 @@ def periods(first: date, last: date, by: str, zone: ZoneInfo) -> list[Period]:
     return result
 
 
-class PeriodIndex:
-    """Finds the period of an instant; also the UTC bucket width SQL may group by.
+def offset_changes(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, int]]:
+    """The zone's UTC offset (seconds) from ``start``, and each change before ``end``.
 
-    The width is the largest of 1 h, 30 min, 15 min, 1 min that divides every
-    period boundary (as seconds since the epoch), so a bucket never straddles two
-    periods: Europe/Rome's whole-hour offsets give 1 h buckets for days and months.
+    ``[(start, offset), (instant of change, new offset), …]``: a handful per year, so
+    SQL can turn UTC into local time with a short CASE, on SQLite as on PostgreSQL.
     """
+    def offset(at: datetime) -> int:
+        return int(at.astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+    result = [(start, offset(start))]
+    day = timedelta(days=1)
+    at = start
+    while at < end:
+        following = min(at + day, end)
+        if offset(following) != result[-1][1]:
+            low, high = at, following  # the change lies in (low, high]: bisect to the second
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                middle = middle.replace(microsecond=0)
+                if offset(middle) == result[-1][1]:
+                    low = middle
+                else:
+                    high = middle
+            result.append((high, offset(high)))
+        at = following
+    return result
+
+
+class PeriodIndex:
+    """Finds the period of an instant."""
 
     def __init__(self, items: list[Period]) -> None:
         self.periods = items
         self._starts = [int(p.start_utc.timestamp()) for p in items]
         self._end = int(items[-1].end_utc.timestamp()) if items else 0
-        bounds = [*self._starts, self._end]
-        self.bucket_seconds = next(
-            width for width in (3600, 1800, 900, 60)
-            if all(b % width == 0 for b in bounds))
 
     def find(self, instant: datetime) -> int | None:
         """Index of the period holding ``instant`` (aware), None outside them all."""

@@ -24,12 +24,14 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal_column,
     not_,
     or_,
     select,
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Subquery
 
 from centralino.errors import CentralinoError
 from centralino.sla.figures import (
@@ -45,7 +47,7 @@ from centralino.sla.figures import (
     agent_figures,
     figures,
 )
-from centralino.sla.periods import Period, PeriodIndex, periods
+from centralino.sla.periods import Period, PeriodIndex, offset_changes, periods
 from models import Agent, Call, Service
 
 ALL = "all"
@@ -106,33 +108,92 @@ def _micros(later: ColumnElement, earlier: ColumnElement, dialect: str) -> Colum
     return cast(func.extract("epoch", later - earlier) * US, BigInteger)
 
 
-def _bucket(ts: ColumnElement, seconds: int, dialect: str) -> ColumnElement[int]:
+def _epoch(ts: ColumnElement, dialect: str) -> ColumnElement[int]:
+    """Whole seconds since 1970 (UTC)."""
     if dialect == "sqlite":
-        return cast(func.strftime("%s", ts), Integer) / seconds  # integer division
-    return cast(func.floor(func.extract("epoch", ts) / seconds), BigInteger)
+        return cast(func.strftime("%s", ts), Integer)
+    return cast(func.floor(func.extract("epoch", ts)), BigInteger)
 
 
-def _tally_columns(dialect: str, readings: Readings) -> dict[str, ColumnElement]:
+def _period_number(index: PeriodIndex, by: str, dialect: str) -> ColumnElement[int]:
+    """The index of each call's period, computed by the database from UTC instants.
+
+    Months: a CASE over their (few) UTC starts. Days: local time is UTC plus the
+    zone's offset, which changes a couple of times a year (a short CASE), then
+    whole days since the first. Half-hours: 30-minute steps of UTC since the first.
+    """
+    first = index.periods[0]
+    arrived = Call.arrived_at
+    if by == "month":
+        whens = [(arrived >= p.start_utc, i) for i, p in enumerate(index.periods)][1:]
+        return case(*reversed(whens), else_=0) if whens else literal_column("0")
+    epoch = _epoch(arrived, dialect)
+    first_epoch = int(first.start_utc.timestamp())
+    if by == "halfhour":
+        return (epoch - first_epoch) // 1800
+    changes = offset_changes(first.start_utc, index.periods[-1].end_utc, first.start.tzinfo)
+    offset: ColumnElement[int] = literal_column(str(changes[-1][1]))
+    if len(changes) > 1:
+        offset = case(*[(arrived < at, literal_column(str(changes[i][1])))
+                        for i, (at, _o) in enumerate(changes[1:])],
+                      else_=literal_column(str(changes[-1][1])))
+    first_local = first_epoch + changes[0][1]
+    return (epoch + offset - first_local) // 86400
+
+
+def _per_call(services: list[ServiceSla], index: PeriodIndex, by: str,
+              dialect: str) -> Subquery:
+    """One row per call with its period, its three durations and its flags, computed once."""
+    flag = {
+        "window": Call.in_hours == true(),
+        "night": Call.in_hours == false(),
+        "queued": Call.queue_entered_at.is_not(None),
+        "answered": Call.answered_at.is_not(None),
+        "ended": Call.ended_at.is_not(None),
+        "transferred": Call.transferred_at.is_not(None),
+        "overflowed": Call.overflow == true(),
+    }
+    answered = and_(flag["window"], flag["queued"], flag["answered"])
+    query = (select(
+        Call.service_id, _period_number(index, by, dialect).label("period"),
+        case((answered, func.coalesce(Call.agent_id, 0)), else_=None).label("agent"),
+        *(case((condition, 1), else_=0).label(name) for name, condition in flag.items()),
+        Call.outcome, Call.queue_exit, Call.resolution,
+        (Service.abandon_threshold_seconds * US).label("threshold_us"),
+        (Service.sla_service_level_seconds * US).label("service_level_us"),
+        _micros(Call.answered_at, Call.queue_entered_at, dialect).label("wait"),
+        _micros(Call.ended_at, Call.queue_entered_at, dialect).label("waited"),
+        _micros(Call.ended_at, Call.answered_at, dialect).label("talk"))
+        .join(Service, Service.id == Call.service_id)
+        .where(Call.service_id.in_([s.id for s in services]),
+               Call.arrived_at >= index.periods[0].start_utc,
+               Call.arrived_at < index.periods[-1].end_utc))
+    if dialect == "sqlite":
+        # A LIMIT keeps SQLite from flattening the subquery into the aggregate, which
+        # would parse every timestamp again for each figure that uses a duration.
+        query = query.limit(-1)
+    return query.subquery("per_call")
+
+
+def _tally_columns(r: Subquery, readings: Readings) -> dict[str, ColumnElement]:
     """The SQL twin of ``figures.tally_call``, column by column."""
-    window = Call.in_hours == true()
-    queued = and_(window, Call.queue_entered_at.is_not(None))
-    answered = and_(queued, Call.answered_at.is_not(None))
-    wait = _micros(Call.answered_at, Call.queue_entered_at, dialect)
-    unanswered = and_(queued, Call.answered_at.is_(None))
-    system_exit = and_(unanswered, Call.queue_exit.in_(SYSTEM_EXITS))
-    caller_left = and_(unanswered, Call.ended_at.is_not(None), or_(
-        Call.queue_exit == "abandoned",
-        and_(Call.queue_exit.is_(None), Call.outcome.in_(("abandoned", "abandoned_short")))))
-    waited = _micros(Call.ended_at, Call.queue_entered_at, dialect)
-    threshold = Service.abandon_threshold_seconds * US
-    long_wait = waited >= threshold if readings.abandon_at_threshold else waited > threshold
+    c = r.c
+    window = c.window == 1
+    queued = and_(window, c.queued == 1)
+    answered = and_(queued, c.answered == 1)
+    unanswered = and_(queued, c.answered == 0)
+    system_exit = and_(unanswered, c.queue_exit.in_(SYSTEM_EXITS))
+    caller_left = and_(unanswered, c.ended == 1, or_(
+        c.queue_exit == "abandoned",
+        and_(c.queue_exit.is_(None), c.outcome.in_(("abandoned", "abandoned_short")))))
+    long_wait = (c.waited >= c.threshold_us if readings.abandon_at_threshold
+                 else c.waited > c.threshold_us)
     long_left = and_(caller_left, long_wait)
     short_left = and_(caller_left, not_(long_wait))
-    escalated_if = or_(func.coalesce(Call.resolution, "") == "escalated",
-                       Call.transferred_at.is_not(None))
-    resolved_if = (or_(Call.resolution == "resolved", Call.resolution.is_(None))
-                   if readings.unset_resolution_resolved else Call.resolution == "resolved")
-    talked = and_(answered, Call.ended_at.is_not(None))
+    escalated_if = or_(func.coalesce(c.resolution, "") == "escalated", c.transferred == 1)
+    resolved_if = (or_(c.resolution == "resolved", c.resolution.is_(None))
+                   if readings.unset_resolution_resolved else c.resolution == "resolved")
+    talked = and_(answered, c.ended == 1)
 
     def count(condition: ColumnElement) -> ColumnElement[int]:
         return func.sum(case((condition, 1), else_=0))
@@ -141,68 +202,61 @@ def _tally_columns(dialect: str, readings: Readings) -> dict[str, ColumnElement]
         return func.sum(case(*whens, else_=0))
 
     abandoned = or_(long_left, system_exit) if readings.system_exits_abandoned else long_left
-    tm_whens = [(answered, wait)]
+    tm_whens = [(answered, c.wait)]
     tm_calls = answered
     if readings.tm_counts_abandoned:
-        tm_whens.append((long_left, waited))
+        tm_whens.append((long_left, c.waited))
         tm_calls = or_(answered, long_left)
-    outcome_in_window = {name: count(and_(window, Call.outcome == name)) for name in (
+    outcome_in_window = {name: count(and_(window, c.outcome == name)) for name in (
         "voicemail", "ivr_only", "hangup_before_queue", "office_answered", "failed")}
     return {
         "calls": func.count(),
-        "out_of_hours": count(Call.in_hours == false()),
-        "in_window": count(window),
+        "out_of_hours": func.sum(c.night),
+        "in_window": func.sum(c.window),
         "offered": count(queued),
         "answered": count(answered),
         "abandoned": count(abandoned),
         "abandoned_short": count(short_left),
         "system_exits": count(system_exit),
         **outcome_in_window,
-        "overflow": count(and_(window, Call.overflow == true())),
+        "overflow": count(and_(window, c.overflowed == 1)),
         "resolved": count(and_(answered, not_(escalated_if), resolved_if)),
         "escalated": count(and_(answered, escalated_if)),
-        "answered_in_service_level": count(
-            and_(answered, wait <= Service.sla_service_level_seconds * US)),
-        "wait_us": total((answered, wait)),
+        "answered_in_service_level": count(and_(answered, c.wait <= c.service_level_us)),
+        "wait_us": total((answered, c.wait)),
         "tm_us": total(*tm_whens),
         "tm_calls": count(tm_calls),
-        "longest_wait_us": func.max(case((answered, wait), (caller_left, waited), else_=None)),
-        "talk_us": total((talked, _micros(Call.ended_at, Call.answered_at, dialect))),
+        "longest_wait_us": func.max(case((answered, c.wait), (caller_left, c.waited),
+                                         else_=None)),
+        "talk_us": total((talked, c.talk)),
         "talked": count(talked),
-        **{f"answered_within_{bound}s": count(and_(answered, wait <= bound * US))
+        **{f"answered_within_{bound}s": count(and_(answered, c.wait <= bound * US))
            for bound in WAIT_CLASSES},
     }
 
 
 async def tallies(session: AsyncSession, services: list[ServiceSla], index: PeriodIndex,
-                  readings: Readings) -> tuple[dict[tuple[int, int], Tally],
-                                               dict[tuple[int, int], dict[int, Tally]]]:
-    """Counts per (service, period), and per agent id (0: agent since deleted) within them."""
+                  by: str, readings: Readings
+                  ) -> tuple[dict[tuple[int, int], Tally],
+                             dict[tuple[int, int], dict[int, Tally]]]:
+    """Counts per (service, period index), and per agent id (0: agent since deleted)."""
     dialect = session.bind.dialect.name
-    columns = _tally_columns(dialect, readings)
-    answered = and_(Call.in_hours == true(), Call.queue_entered_at.is_not(None),
-                    Call.answered_at.is_not(None))
-    bucket = _bucket(Call.arrived_at, index.bucket_seconds, dialect).label("bucket")
-    agent_key = case((answered, func.coalesce(Call.agent_id, 0)), else_=None).label("agent")
-    query = (select(Call.service_id, bucket, agent_key,
+    per_call = _per_call(services, index, by, dialect)
+    columns = _tally_columns(per_call, readings)
+    c = per_call.c
+    query = (select(c.service_id, c.period, c.agent,
                     *(expr.label(name) for name, expr in columns.items()))
-             .join(Service, Service.id == Call.service_id)
-             .where(Call.service_id.in_([s.id for s in services]),
-                    Call.arrived_at >= index.periods[0].start_utc,
-                    Call.arrived_at < index.periods[-1].end_utc)
-             .group_by(Call.service_id, bucket, agent_key))
+             .group_by(c.service_id, c.period, c.agent))
     per_period: dict[tuple[int, int], Tally] = {}
     per_agent: dict[tuple[int, int], dict[int, Tally]] = {}
-    for row in (await session.execute(query)).mappings():
-        where = index.find_epoch(int(row["bucket"]) * index.bucket_seconds)
-        if where is None:  # cannot happen: buckets never straddle the bounds
-            continue
-        tally = Tally(**{name: (int(row[name]) if row[name] is not None else None)
-                         for name in columns})
-        per_period.setdefault((row["service_id"], where), Tally()).add(tally)
-        if row["agent"] is not None:
-            per_agent.setdefault((row["service_id"], where), {}).setdefault(
-                int(row["agent"]), Tally()).add(tally)
+    for row in (await session.execute(query)).all():
+        service_id, period, agent, *values = row
+        tally = Tally(**{name: int(v) if v is not None else None
+                         for name, v in zip(columns, values, strict=True)})
+        key = (service_id, int(period))
+        per_period.setdefault(key, Tally()).add(tally)
+        if agent is not None:
+            per_agent.setdefault(key, {})[int(agent)] = tally
     return per_period, per_agent
 
 
@@ -223,7 +277,7 @@ async def sla_report(sessions: async_sessionmaker, service: str, first: date, la
         pending: list[tuple[ServiceSla, int, Period, Tally, dict[int, Tally]]] = []
         for zone, members in by_zone.items():
             index = PeriodIndex(periods(first, last, by, ZoneInfo(zone)))
-            per_period, per_agent = await tallies(session, members, index, readings)
+            per_period, per_agent = await tallies(session, members, index, by, readings)
             for svc in members:
                 for i, period in enumerate(index.periods):
                     tally = per_period.get((svc.id, i))

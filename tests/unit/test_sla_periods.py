@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from centralino.sla.periods import PeriodIndex, periods
+from centralino.sla.periods import PeriodIndex, offset_changes, periods
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -41,17 +41,18 @@ def test_given_months_clipped_to_the_dates_asked() -> None:
 
 def test_given_an_instant_then_the_index_finds_its_local_day() -> None:
     index = PeriodIndex(periods(date(2026, 10, 24), date(2026, 10, 26), "day", ROME))
-    assert index.bucket_seconds == 3600
     # 23:30 UTC on the 25th is 00:30 on the 26th in Rome (CET).
     assert index.find(datetime(2026, 10, 25, 23, 30, tzinfo=UTC)) == 2
     assert index.find(datetime(2026, 10, 25, 22, 59, tzinfo=UTC)) == 1
     assert index.find(datetime(2026, 10, 23, 21, 59, tzinfo=UTC)) is None
 
 
-def test_given_a_half_hour_zone_then_buckets_shrink_to_fit() -> None:
-    india = ZoneInfo("Asia/Kolkata")
-    assert PeriodIndex(periods(date(2026, 1, 1), date(2026, 1, 2), "day", india)) \
-        .bucket_seconds == 1800
+def test_given_a_year_then_two_offset_changes_at_0100_utc() -> None:
+    start = datetime(2026, 1, 1, tzinfo=ROME).astimezone(UTC)
+    changes = offset_changes(start, datetime(2027, 1, 1, tzinfo=ROME).astimezone(UTC), ROME)
+    assert changes == [(start, 3600),
+                       (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), 7200),
+                       (datetime(2026, 10, 25, 1, 0, tzinfo=UTC), 3600)]
 
 
 def test_given_dates_backwards_then_refused() -> None:
