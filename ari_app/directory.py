@@ -72,6 +72,17 @@ class ServiceInfo:
     abandon_threshold_seconds: int = 10
     #: Say after the welcome that this is not an emergency line (112).
     not_emergency_notice: bool = False
+    #: Every recorded notice ("avviso"): (sound, valid from, valid until, menu option id).
+    notices: tuple[tuple[str, date, date, int | None], ...] = ()
+
+    def notices_on(self, day: date, option_id: int | None = None) -> list[str]:
+        """Sound names of the notices valid on ``day`` (for one menu option, if given).
+
+        All notices are kept and filtered here, so a service read yesterday is still
+        right today."""
+        return [sound for sound, start, end, option in self.notices
+                if start <= day <= end
+                and (option_id is None or option is None or option == option_id)]
 
     @property
     def main_queue(self) -> QueueInfo | None:
@@ -128,7 +139,12 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
                     option_id=o.id,
                 ) for o in menu_row.options},
             )
+    notices = await session.execute(
+        select(Notice.sound, Notice.valid_from, Notice.valid_until, Notice.menu_option_id)
+        .where(Notice.service_id == service.id, Notice.sound.is_not(None))
+        .order_by(Notice.valid_from, Notice.id))
     return ServiceInfo(
+        notices=tuple((sound, start, end, option) for sound, start, end, option in notices),
         id=service.id, slug=service.slug, name=service.name, calendar=calendar,
         sounds={p.kind: p.sound for p in service.prompts}, queues=queues, menu=menu,
         hours_before_queue=service.hours_before_queue,
@@ -191,24 +207,6 @@ class ServiceDirectory:
         if service is not None:
             self._reads.remember(("service", service.slug), service)
         return service
-
-    async def notices(self, service_id: int, day: date,
-                      option_id: int | None = None) -> list[str]:
-        """Sound names of the notices valid on ``day`` (for one menu option, if given)."""
-        async def fetch(session: AsyncSession) -> list[tuple[str, date, date, int | None]]:
-            rows = await session.execute(
-                select(Notice.sound, Notice.valid_from, Notice.valid_until,
-                       Notice.menu_option_id)
-                .where(Notice.service_id == service_id, Notice.sound.is_not(None))
-                .order_by(Notice.valid_from, Notice.id))
-            return [(sound, start, end, option) for sound, start, end, option in rows]
-
-        # Every notice of the service is read, then filtered here: a kept answer stays
-        # right when the day changes.
-        notices = await self._current(("notices", service_id), fetch)
-        return [sound for sound, start, end, option in notices
-                if sound and start <= day <= end
-                and (option_id is None or option is None or option == option_id)]
 
     async def office_line(self, number: str) -> OfficeLineInfo | None:
         async def fetch(session: AsyncSession) -> OfficeLineInfo | None:

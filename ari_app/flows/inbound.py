@@ -179,12 +179,15 @@ class InboundCall(TransferSteps):
     def ari(self) -> Any:
         return self.kit.ari
 
-    async def _move(self, event: str, to: State, allowed_from: tuple[State, ...]) -> None:
+    async def _move(self, event: str, to: State, allowed_from: tuple[State, ...],
+                    **record: Any) -> None:
+        """Change state; ``record`` fields that belong to the new state are written with
+        it, in one write, so a restarted process never finds one without the other."""
         if self.state not in allowed_from:
             raise InvalidTransition(f"call {self.ctx.call_id}: {event} in state {self.state}")
         log.info("call %s: %s -> %s -> %s", self.ctx.call_id, self.state, event, to)
         self.state = to
-        await self.kit.records.update(self.ctx.call_id, flow_state=to.value)
+        await self.kit.records.update(self.ctx.call_id, flow_state=to.value, **record)
 
     def _media(self, kind: str) -> list[str]:
         sound = self.ctx.service.sounds.get(kind)
@@ -376,8 +379,7 @@ class InboundCall(TransferSteps):
             media = self._media(option.prompt_kind or "") + self._media("goodbye")
             await self._play(media, self._finish_ivr_only)
         elif option.action == "queue" and option.queue is not None:
-            notices = await self.kit.directory.notices(
-                self.ctx.service.id, self._local_today(), option.option_id)
+            notices = self.ctx.service.notices_on(self._local_today(), option.option_id)
             await self._move("choose", State.NOTICES, (State.MENU,))
             await self._play([self._sound(n) for n in notices],
                              lambda: self._enter_queue(option.queue, option.skill))
@@ -409,9 +411,8 @@ class InboundCall(TransferSteps):
         now = self.kit.clock()
         self.queue_entered_at = now
         await self._move("enqueue", State.QUEUED, (State.WELCOME, State.HOURS, State.MENU,
-                                                     State.NOTICES, State.OFFICE_RINGING))
-        await self.kit.records.update(self.ctx.call_id, queue_entered_at=now,
-                                      queue_id=queue.id, topic=skill)
+                                                     State.NOTICES, State.OFFICE_RINGING),
+                         queue_entered_at=now, queue_id=queue.id, topic=skill)
         await self._wait_in_queue(queue.wait_limit_seconds, fresh=True)
 
     async def _wait_in_queue(self, wait_limit: float, *, fresh: bool = False) -> None:
@@ -550,9 +551,8 @@ class InboundCall(TransferSteps):
         await self.ari.add_channel(self.bridge_id, channel_id)
         await self.ari.stop_moh(self.bridge_id, bridge=True)
         await self.kit.agents.set_state(offer.agent.agent_id, "on_call", now)
-        await self._move("agent_answered", State.CONNECTED, (State.QUEUED,))
-        await self.kit.records.update(self.ctx.call_id, answered_at=now, queue_exit="answered",
-                                      agent_id=offer.agent.agent_id)
+        await self._move("agent_answered", State.CONNECTED, (State.QUEUED,), answered_at=now,
+                         queue_exit="answered", agent_id=offer.agent.agent_id)
 
     async def on_agent_leg_gone(self, channel_id: str, cause: int | None) -> None:
         """A leg we rang ended: before answering (no answer, busy) or after (hung up)."""

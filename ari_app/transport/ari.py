@@ -11,9 +11,10 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
+from yarl import URL
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,15 @@ class AriClient:
     # -- REST ----------------------------------------------------------------
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                       body: dict[str, Any] | None = None) -> Any:
-        url = f"{self.base_url}/ari{path}"
         if self.on_request is not None:
             self.on_request()
-        clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        query = urlencode([(k, _param(v)) for k, v in (params or {}).items() if v is not None],
+                          quote_via=quote)
+        # Encoded here once, and handed over as such: yarl would parse and re-encode it.
+        url = URL(f"{self.base_url}/ari{path}?{query}" if query else f"{self.base_url}/ari{path}",
+                  encoded=True)
         try:
-            async with self.session.request(method, url, params=clean, json=body) as resp:
+            async with self.session.request(method, url, json=body) as resp:
                 text = await resp.text()
                 if resp.status >= 400:
                     try:

@@ -11,6 +11,7 @@ decided as in the pure reference.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -101,8 +102,7 @@ def _micros(later: ColumnElement, earlier: ColumnElement, dialect: str) -> Colum
     if dialect == "sqlite":
         # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds, then the digits.
         def parts(ts: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
-            return (cast(func.strftime("%s", ts), Integer),
-                    cast(func.substr(ts, 21, 6), Integer))
+            return (_sqlite_seconds(ts), cast(func.substr(ts, 21, 6), Integer))
         (ls, lu), (es, eu) = parts(later), parts(earlier)
         return (ls - es) * US + (lu - eu)
     return cast(func.extract("epoch", later - earlier) * US, BigInteger)
@@ -111,8 +111,16 @@ def _micros(later: ColumnElement, earlier: ColumnElement, dialect: str) -> Colum
 def _epoch(ts: ColumnElement, dialect: str) -> ColumnElement[int]:
     """Whole seconds since 1970 (UTC)."""
     if dialect == "sqlite":
-        return cast(func.strftime("%s", ts), Integer)
+        return _sqlite_seconds(ts)
     return cast(func.floor(func.extract("epoch", ts)), BigInteger)
+
+
+def _sqlite_seconds(ts: ColumnElement) -> ColumnElement[int]:
+    """Whole seconds since 1970 of a stored UTC timestamp: ``unixepoch`` where SQLite has
+    it (3.38+, several times cheaper per row than ``strftime('%s')``)."""
+    if sqlite3.sqlite_version_info >= (3, 38):
+        return func.unixepoch(ts)
+    return cast(func.strftime("%s", ts), Integer)
 
 
 def _period_number(index: PeriodIndex, by: str, dialect: str) -> ColumnElement[int]:

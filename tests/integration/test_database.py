@@ -153,7 +153,7 @@ async def test_config_version_moves_with_every_configuration_change_and_not_with
                            valid_until=datetime(2026, 12, 31).date()))
         await session.commit()
     assert await version() > moved
-    assert await directory.notices(service_id, datetime(2026, 6, 1).date()) == [
+    assert (await directory.get("versione")).notices_on(datetime(2026, 6, 1).date()) == [
         "versione-avviso"]
     moved = await version()
     assert (await directory.get("versione")).sounds == {"welcome": "versione-welcome"}
