@@ -19,13 +19,14 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from ari_app.clock import Clock, utc_now
 from ari_app.outage import Written
 from ari_app.reporting.queue_log import (
     OPERATIONS,
@@ -54,9 +55,11 @@ def append_lines(path: Path, lines: Iterable[QueueLogLine | str]) -> None:
 class QueueLogRecorder:
     """Turns the control plane's writes into queue_log lines in ``path``."""
 
-    def __init__(self, path: Path, sessions: async_sessionmaker):
+    def __init__(self, path: Path, sessions: async_sessionmaker, clock: Clock = utc_now):
         self.path = path
         self._sessions = sessions
+        #: The calls' own clock: a line without a time of its own is dated by it.
+        self._clock = clock
         self._tracker = CallTracker()
         self._pending: list[tuple[str, dict[str, Any], datetime]] = []
         self._wakeup = asyncio.Event()
@@ -76,7 +79,7 @@ class QueueLogRecorder:
         if op not in OPERATIONS:
             return
         # The args are the write's own: later merges do not reach an applied write.
-        self._pending.append((op, args, datetime.now(UTC)))
+        self._pending.append((op, args, self._clock()))
         self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(

@@ -122,6 +122,29 @@ async def test_given_an_answered_and_an_abandoned_call_then_queue_log_tells_both
     assert ids == [answered.id] * 3 + [abandoned.id] * 2
 
 
+async def test_given_wait_limit_passes_then_exit_with_timeout_after_the_limit(
+        plane: Plane, carrier: SipUA, quick_queue):
+    path = plane.settings.queue_log_path
+    assert path is not None
+    await quick_queue(wait_limit_seconds=2)
+    async with team(plane.settings, plane.sessions, ["qlcarla"]) as agents:
+        paused = await agent_cli(plane, "pause", "qlcarla", "--reason", "pranzo")
+        assert paused.returncode == 0, paused.stderr
+        call = await carrier.call(did_uri(plane.settings, ADL), from_user="0461700004")
+        await call.wait_state("CONFIRMED", timeout=5)
+        await plane.record_in_state("0461700004", "voicemail", timeout=15)
+        await call.hangup()
+        record: Call = await plane.ended_record("0461700004")
+        assert agents.names == ["qlcarla"]
+    # Dated by the calls' clock, as the rest: the wait is the limit, not nonsense.
+    enter, timeout = await lines_until(path, record.id, "EXITWITHTIMEOUT")
+    assert enter[4] == "ENTERQUEUE" and timeout[2] == QUEUE and timeout[3] == "NONE"
+    assert timeout[5:7] == ["1", "1"] and near(timeout[7], 2)
+    assert near(timeout[0], int(enter[0]) + 2)
+    await asyncio.sleep(0.5)
+    assert [row[4] for row in lines_of(path, record.id)] == ["ENTERQUEUE", "EXITWITHTIMEOUT"]
+
+
 async def test_given_queue_log_cannot_be_written_then_logged_once_and_the_call_completes(
         plane_database, asterisk, carrier: SipUA, tmp_path, caplog):
     settings, sessions = plane_database
