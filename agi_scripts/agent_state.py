@@ -10,6 +10,7 @@ or one word the dialplan turns into a sound (``already``, ``refused``,
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from panoramisk.fast_agi import Request
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 async def change_state(sessions: async_sessionmaker, clock: Clock, action: str,
-                       endpoint: str, channel: str = "") -> str:
+                       endpoint: str, channel: str = "", queue_log: Path | None = None) -> str:
     """Apply the feature code; return the word for ``CENTRALINO_AGENT_RESULT``."""
     if action not in AGENT_ACTIONS or not is_agent_username(endpoint):
         log.warning("agent-state on channel %s: refused action %r for endpoint %r",
@@ -33,7 +34,7 @@ async def change_state(sessions: async_sessionmaker, clock: Clock, action: str,
         return "invalid"
     reason = PHONE_PAUSE_REASON if action == "pause" else None
     try:
-        await set_state(sessions, endpoint, action, reason, now=clock())
+        await set_state(sessions, endpoint, action, reason, now=clock(), queue_log=queue_log)
     except AgentError as exc:
         log.info("agent-state on channel %s: %s", channel, exc)
         return exc.word
@@ -44,12 +45,13 @@ async def change_state(sessions: async_sessionmaker, clock: Clock, action: str,
     return "ok"
 
 
-def agent_state(sessions: async_sessionmaker, clock: Clock) -> Script:
+def agent_state(sessions: async_sessionmaker, clock: Clock,
+                queue_log: Path | None = None) -> Script:
     async def handle(request: Request) -> None:
         headers = request.headers
         result = await change_state(
             sessions, clock, headers.get("agi_arg_1", ""), headers.get("agi_arg_2", ""),
-            printable(headers.get("agi_uniqueid", ""), 40))
+            printable(headers.get("agi_uniqueid", ""), 40), queue_log)
         await request.send_command(f'SET VARIABLE CENTRALINO_AGENT_RESULT "{result}"')
 
     return handle

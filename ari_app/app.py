@@ -41,6 +41,7 @@ from ari_app.metrics import ReactionTimes, event_received
 from ari_app.outage import DatabaseUnavailable, WriteBehind
 from ari_app.queueing.dispatcher import Dispatcher
 from ari_app.records import CallRecords
+from ari_app.reporting.queue_log_file import QueueLogRecorder
 from ari_app.routing import AgentView
 from ari_app.sanitize import (
     clean_caller_name,
@@ -103,12 +104,18 @@ class CallHandle:
 class ControlPlane:
     def __init__(self, ari: AriClient, sessions: async_sessionmaker, *, sounds_dir: str,
                  clock: Clock = utc_now, flow_settings: FlowSettings | None = None,
-                 dispatch_poll_seconds: float = 2.0, journal_path: Path | None = None):
+                 dispatch_poll_seconds: float = 2.0, journal_path: Path | None = None,
+                 queue_log_path: Path | None = None):
         self.ari = ari
         self.sessions = sessions
         #: Database writes, journaled in ``journal_path`` while the database is away.
         self.writes = WriteBehind(sessions, Journal(journal_path) if journal_path else None)
         self.writes.on_caught_up = self._database_caught_up
+        #: Asterisk-style queue_log lines made from the writes, if configured.
+        self.queue_log = (QueueLogRecorder(queue_log_path, sessions, clock) if queue_log_path
+                          else None)
+        if self.queue_log is not None:
+            self.writes.listen(self.queue_log)
         self.records = CallRecords(sessions, self.writes)
         self.directory = ServiceDirectory(sessions, self.writes)
         self.agents = AgentBook(sessions, self.writes)
@@ -551,6 +558,8 @@ class ControlPlane:
     async def close(self) -> None:
         await self.dispatcher.close()
         await self.writes.close()
+        if self.queue_log is not None:
+            await self.queue_log.close()
         handles = self.active_calls
         for handle in handles:
             if handle.task is not None:

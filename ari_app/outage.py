@@ -118,6 +118,10 @@ class Operation:
     after: Callable[[dict[str, Any], Written], None] | None = None
 
 
+#: Told of a write once it is applied or journaled: ``(op, args, written)``.
+Listener = Callable[[str, dict[str, Any], Written], None]
+
+
 @dataclass
 class _Queued:
     op: str
@@ -162,6 +166,8 @@ class WriteBehind:
         self.transactions = 0
         self.applied = 0
         self._ops: dict[str, Operation] = {}
+        #: Told of every write once it is applied or journaled (see :meth:`listen`).
+        self._listeners: list[Listener] = []
         self._queue: list[_Queued] = []
         self._last_of_key: dict[Hashable, _Queued] = {}
         self._wakeup = asyncio.Event()
@@ -193,6 +199,14 @@ class WriteBehind:
                  merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
                  after: Callable[[dict[str, Any], Written], None] | None = None) -> None:
         self._ops[op] = Operation(apply, key, merge, after)
+
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener(op, args, written)`` for every write once applied or journaled.
+
+        In the order the writes were made (merged updates arrive merged), on the writer's
+        task: a listener must not block (queue the work), and what it raises is logged.
+        """
+        self._listeners.append(listener)
 
     def post(self, op: str, **args: Any) -> asyncio.Future[Written]:
         """Queue a write behind the ones before it; the caller does not wait."""
@@ -343,6 +357,11 @@ class WriteBehind:
                 after(queued.args, written)
             except Exception:
                 log.exception("after %s: follow-up failed", queued.op)
+        for listener in self._listeners:
+            try:
+                listener(queued.op, queued.args, written)
+            except Exception:
+                log.exception("listener of %s failed", queued.op)
         if not queued.done.done():
             queued.done.set_result(written)
 

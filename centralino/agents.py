@@ -9,16 +9,20 @@ HA1 digest Asterisk authenticates with.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ari_app.reporting.queue_log import agent_state_lines
+from ari_app.reporting.queue_log_file import append_lines
 from ari_app.sanitize import clean_caller_name, is_slug
 from centralino.errors import CentralinoError
 from centralino.render import (
@@ -27,7 +31,7 @@ from centralino.render import (
     SIP_REALM,
     AgentAccount,
 )
-from models import AGENT_PROFILES, Agent, AgentSkill, OfficeLine, Service
+from models import AGENT_PROFILES, Agent, AgentSkill, OfficeLine, Queue, Service, agent_services
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +250,13 @@ async def list_agents(sessions: async_sessionmaker) -> list[AgentView]:
 
 
 async def set_state(sessions: async_sessionmaker, username: str, action: str,
-                    reason: str | None = None, *, now: datetime | None = None) -> AgentView:
-    """Apply login, logout, pause (with a reason) or resume; record since when."""
+                    reason: str | None = None, *, now: datetime | None = None,
+                    queue_log: Path | None = None) -> AgentView:
+    """Apply login, logout, pause (with a reason) or resume; record since when.
+
+    With ``queue_log``, the change is also appended there as Asterisk writes it
+    (AGENTLOGIN, AGENTLOGOFF, PAUSE and UNPAUSE per queue of the agent's services).
+    """
     check_username(username)
     if action not in AGENT_ACTIONS:
         raise AgentError(f"unknown agent action {action[:20]!r}: one of "
@@ -260,10 +269,23 @@ async def set_state(sessions: async_sessionmaker, username: str, action: str,
         agent.state = next_state(username, before, action)
         agent.state_since = moment
         agent.pause_reason = pause_reason
+        queues = list(await session.scalars(
+            select(Queue.slug).join(agent_services, agent_services.c.service_id
+                                    == Queue.service_id)
+            .where(agent_services.c.agent_id == agent.id).order_by(Queue.slug))
+        ) if queue_log is not None and action in ("pause", "resume") else []
         await session.commit()
         log.info("agent %s: %s -> %s -> %s%s", username, before, action, agent.state,
                  f" ({pause_reason})" if pause_reason else "")
-        return _view(agent)
+        view = _view(agent)
+    if queue_log is not None:
+        lines = agent_state_lines(username, action, moment, reason=pause_reason, queues=queues)
+        try:
+            await asyncio.to_thread(append_lines, queue_log, lines)
+        except OSError as exc:  # the state is changed: reporting must not undo it
+            log.error("agent %s: queue_log %s not written (%s)", username, queue_log,
+                      exc.strerror or exc)
+    return view
 
 
 async def agent_accounts(sessions: async_sessionmaker) -> list[AgentAccount]:

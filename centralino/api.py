@@ -17,6 +17,13 @@ from ari_app.app import ControlPlane
 from ari_app.flows.transfer import TransferRefused
 from ari_app.sanitize import normalize_did
 from centralino.errors import CentralinoError
+from centralino.resolution import (
+    ResolutionError,
+    ResolutionRefused,
+    UnknownCall,
+    check_resolution,
+    record_resolution,
+)
 from centralino.sla.figures import DEFAULT_READINGS
 from centralino.sla.formats import report_object
 from centralino.sla.query import current_range, sla_report
@@ -95,6 +102,31 @@ async def cancel(request: web.Request) -> web.Response:
     return await _command(request, "cancel")
 
 
+async def resolve(request: web.Request) -> web.Response:
+    """The agent's resolution of a call: ``{"resolution": "resolved"|"escalated", "notes"}``."""
+    call_id = request.match_info["call_id"]
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.json_response({"error": "body must be JSON"}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"error": "body must be a JSON object"}, status=400)
+    try:
+        resolution, notes = check_resolution(body.get("resolution"), body.get("notes"))
+    except ResolutionError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    plane = request.app[PLANE]
+    await plane.records.flush()  # the call's own writes (arrival, transfer) first
+    try:
+        done = await record_resolution(plane.sessions, call_id, resolution, notes)
+    except UnknownCall:
+        return web.json_response({"error": f"there is no call {call_id}"}, status=404)
+    except ResolutionRefused as exc:
+        return web.json_response({"error": str(exc)}, status=409)
+    return web.json_response({"call_id": done.call_id, "resolution": done.resolution,
+                              "notes": done.notes})
+
+
 async def sla_figures(request: web.Request) -> web.Response:
     """Live SLA figures for a wallboard: ``?service=SLUG|all&period=today|month``."""
     from zoneinfo import ZoneInfo
@@ -124,4 +156,5 @@ def add_routes(app: web.Application, plane: ControlPlane, token: str,
     app.router.add_post("/api/calls/{call_id}/transfer", transfer)
     app.router.add_post("/api/calls/{call_id}/transfer/complete", complete)
     app.router.add_post("/api/calls/{call_id}/transfer/cancel", cancel)
+    app.router.add_post("/api/calls/{call_id}/resolution", resolve)
     app.router.add_get("/api/sla", sla_figures)

@@ -128,10 +128,13 @@ def agent_list(ctx: click.Context) -> None:
 def _state_command(action: str, summary: str) -> click.Command:
     @click.pass_context
     def command(ctx: click.Context, username: str, reason: str | None = None) -> None:
-        async def work(sessions: async_sessionmaker) -> agent_ops.AgentView:
-            return await agent_ops.set_state(sessions, username, action, reason)
+        settings = _settings(ctx)
 
-        view = with_database(_settings(ctx), work)
+        async def work(sessions: async_sessionmaker) -> agent_ops.AgentView:
+            return await agent_ops.set_state(sessions, username, action, reason,
+                                             queue_log=settings.queue_log_path)
+
+        view = with_database(settings, work)
         suffix = f" ({view.pause_reason})" if view.pause_reason else ""
         click.echo(f"agent {view.username} is {view.state.replace('_', ' ')}{suffix}")
 

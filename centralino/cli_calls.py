@@ -13,10 +13,11 @@ import click
 
 from centralino.config import Settings
 from centralino.errors import CentralinoError
+from centralino.resolution import ResolutionError, check_resolution
 
 
 def _request(settings: Settings, method: str, path: str,
-             body: dict[str, str] | None = None) -> dict[str, Any]:
+             body: dict[str, str | None] | None = None) -> dict[str, Any]:
     from centralino.runtime import credentials_for
 
     token = credentials_for(settings).api_token
@@ -40,7 +41,7 @@ def _request(settings: Settings, method: str, path: str,
 
 @click.group()
 def call() -> None:
-    """Calls in progress: list them, transfer one to a referent."""
+    """Calls: list those in progress, transfer one to a referent, record a resolution."""
 
 
 @call.command("list")
@@ -82,3 +83,19 @@ def call_cancel(ctx: click.Context, call_id: str) -> None:
     """Drop the referent and go back to the caller."""
     _request(ctx.obj["settings"], "POST", f"/calls/{call_id}/transfer/cancel")
     click.echo(f"call {call_id}: back to the caller")
+
+
+@call.command("resolve")
+@click.argument("call_id")
+@click.argument("resolution", metavar="resolved|escalated")
+@click.option("--note", default=None, help="what was done or who must follow up")
+@click.pass_context
+def call_resolve(ctx: click.Context, call_id: str, resolution: str, note: str | None) -> None:
+    """Record how CALL_ID ended for the citizen, during or after the call."""
+    try:
+        check_resolution(resolution, note)  # refused here, before any request
+    except ResolutionError as exc:
+        raise CentralinoError(str(exc)) from None
+    _request(ctx.obj["settings"], "POST", f"/calls/{call_id}/resolution",
+             {"resolution": resolution, "notes": note})
+    click.echo(f"call {call_id}: {resolution}")

@@ -72,6 +72,9 @@ class Settings:
     smtp_starttls: bool = True
     smtp_user: str = ""
     smtp_sender: str = "centralino@localhost"
+    #: Asterisk-format queue_log for reporting tools (QueueMetrics...): a path, relative
+    #: to ``state_dir`` unless absolute; empty: not written. See docs/queue_log.md.
+    queue_log: str = "queue_log"
 
     @property
     def sqlite_path(self) -> Path:
@@ -100,6 +103,13 @@ class Settings:
         name = url.rsplit("/", 1)[-1].split("?", 1)[0]
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
         return self.state_dir / "journal" / f"{safe or 'database'}.jsonl"
+
+    @property
+    def queue_log_path(self) -> Path | None:
+        if not self.queue_log.strip():
+            return None
+        path = Path(self.queue_log.strip()).expanduser()
+        return path if path.is_absolute() else self.state_dir / path
 
     @property
     def sla_export_path(self) -> Path:

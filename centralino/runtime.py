@@ -172,12 +172,12 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
             voicemail_max_seconds=settings.voicemail_max_seconds,
             voicemail_max_silence_seconds=settings.voicemail_max_silence_seconds),
         dispatch_poll_seconds=settings.dispatch_poll_seconds,
-        journal_path=settings.journal_path)
+        journal_path=settings.journal_path, queue_log_path=settings.queue_log_path)
     ami = AmiLink(settings.bind_address, settings.ami_port, creds.ami_user, creds.ami_secret,
                   on_relogin=plane.recover)
     agi = FastAgiServer()
     agi.route("service-open", service_open(plane.directory, clock))
-    agi.route("agent-state", agent_state(sessions, clock))
+    agi.route("agent-state", agent_state(sessions, clock, settings.queue_log_path))
     app = web.Application()
     api.add_routes(app, plane, creds.api_token, settings.timezone)
     app.router.add_get("/health", _health)
