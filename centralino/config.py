@@ -72,6 +72,10 @@ class Settings:
     smtp_starttls: bool = True
     smtp_user: str = ""
     smtp_sender: str = "centralino@localhost"
+    #: Web interface: how long a login lasts, and whether its cookie needs HTTPS
+    #: (set it when a TLS proxy serves the pages).
+    web_session_hours: float = 8.0
+    web_secure_cookies: bool = False
 
     @property
     def sqlite_path(self) -> Path:
