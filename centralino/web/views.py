@@ -27,11 +27,12 @@ def _safe_next(raw: str | None) -> str:
 
 
 def _login_page(request: web.Request, status: int = 200, error: str | None = None,
-                username: str = "") -> web.Response:
+                username: str = "", next_path: str | None = None) -> web.Response:
     ctx = web_context(request)
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", status=status, csrf=token, error=error,
-                      username=username[:64], next=_safe_next(request.query.get("next")))
+                      username=username[:64],
+                      next=_safe_next(next_path or request.query.get("next")))
     response.set_cookie(LOGIN_CSRF_COOKIE, token, path="/login", httponly=True,
                         samesite="Strict", secure=ctx.secure_cookies)
     return response
@@ -53,15 +54,16 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))
+    next_path = _safe_next(str(form.get("next", "/")))
     result = await authenticate(ctx.sessions, username, password, _client_address(request))
     if result.limited:
         return _login_page(request, 429, "Troppi tentativi falliti: riprovare fra qualche "
-                                         "minuto.", username)
+                                         "minuto.", username, next_path)
     if result.user is None:
         return _login_page(request, 401, "Accesso non riuscito: nome utente o password non "
-                                         "validi.", username)
+                                         "validi.", username, next_path)
     token = await open_session(ctx.sessions, result.user, ctx.session_lifetime)
-    response = see_other(_safe_next(str(form.get("next", "/"))))
+    response = see_other(next_path)
     set_cookie(response, token, ctx.session_lifetime, ctx.secure_cookies)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
