@@ -19,6 +19,7 @@ from centralino.cli_agents import agent
 from centralino.cli_calls import call
 from centralino.cli_services import office, service, voicemail
 from centralino.cli_sla import sla
+from centralino.cli_users import user
 from centralino.config import Settings, load_settings
 from centralino.errors import CentralinoError
 from centralino.render import write_config
@@ -182,7 +183,8 @@ def seed_command(ctx: click.Context) -> None:
 
 
 # -- running ----------------------------------------------------------------------
-async def _serve(settings: Settings, sounds_dir: str, announce: str) -> None:
+async def _serve(settings: Settings, sounds_dir: str, announce: str,
+                 sounds_host_dir: Path) -> None:
     from centralino.runtime import control_plane, prepare_database
 
     engine, sessions = await prepare_database(settings)
@@ -191,10 +193,12 @@ async def _serve(settings: Settings, sounds_dir: str, announce: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with control_plane(settings, sessions, sounds_dir=sounds_dir):
+        async with control_plane(settings, sessions, sounds_dir=sounds_dir,
+                                 sounds_host_dir=sounds_host_dir):
             click.echo(announce)
-            click.echo(f"control plane ready: health http://{settings.bind_address}:"
-                       f"{settings.web_port}/health, FastAGI {settings.bind_address}:"
+            click.echo(f"control plane ready: web http://{settings.bind_address}:"
+                       f"{settings.web_port}/ (`centralino user add` for a login), health "
+                       f"/health, FastAGI {settings.bind_address}:"
                        f"{settings.agi_port}; Ctrl-C stops everything")
             await stop.wait()
     finally:
@@ -207,7 +211,8 @@ async def _serve(settings: Settings, sounds_dir: str, announce: str) -> None:
 @click.pass_context
 def serve(ctx: click.Context, sounds_dir: str) -> None:
     """Run the control plane against an Asterisk managed elsewhere."""
-    asyncio.run(_serve(_settings(ctx), sounds_dir, "using the configured Asterisk"))
+    asyncio.run(_serve(_settings(ctx), sounds_dir, "using the configured Asterisk",
+                       Path(sounds_dir)))
 
 
 @main.command("run")
@@ -224,7 +229,8 @@ def run(ctx: click.Context) -> None:
                 f"{settings.bind_address}:{settings.ari_port}, AMI "
                 f"{settings.bind_address}:{settings.ami_port}; database {db_where}")
     try:
-        asyncio.run(_serve(settings, sounds_dir_in(sandbox), announce))
+        asyncio.run(_serve(settings, sounds_dir_in(sandbox), announce,
+                           sandbox.host_path(sounds_dir_in(sandbox))))
     finally:
         sandbox.stop()
         click.echo("stopped")
@@ -236,6 +242,7 @@ main.add_command(voicemail)
 main.add_command(office)
 main.add_command(call)
 main.add_command(sla)
+main.add_command(user)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

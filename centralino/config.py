@@ -75,6 +75,10 @@ class Settings:
     #: Asterisk-format queue_log for reporting tools (QueueMetrics...): a path, relative
     #: to ``state_dir`` unless absolute; empty: not written. See docs/queue_log.md.
     queue_log: str = "queue_log"
+    #: Web interface: how long a login lasts, and whether its cookie needs HTTPS
+    #: (set it when a TLS proxy serves the pages).
+    web_session_hours: float = 8.0
+    web_secure_cookies: bool = False
 
     @property
     def sqlite_path(self) -> Path:

@@ -38,6 +38,8 @@ from centralino.offices import office_accounts
 from centralino.render import InstanceLayout, ServicePlan, render_config
 from centralino.seed import load_service_plans, seed
 from centralino.sla.export import start_nightly_exports
+from centralino.web import MAX_BODY_BYTES, add_web
+from centralino.web.api_v1 import add_api_v1
 from models import Notice, Prompt, Service
 from models.db import create_engine, session_factory
 
@@ -160,8 +162,13 @@ RUNNING: web.AppKey[Running] = web.AppKey("running", Running)
 @contextlib.asynccontextmanager
 async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sounds_dir: str,
                         clock: Clock = utc_now, web_port: int | None = None,
-                        agi_port: int | None = None) -> AsyncIterator[Running]:
-    """Run the ARI application, AMI link, FastAGI server and web endpoint until exit."""
+                        agi_port: int | None = None,
+                        sounds_host_dir: Path | None = None) -> AsyncIterator[Running]:
+    """Run the ARI application, AMI link, FastAGI server and web endpoint until exit.
+
+    ``sounds_host_dir`` is ``sounds_dir`` as this host sees it (they differ for the
+    sandbox's chroot); without it the web admin cannot record prompts.
+    """
     creds = credentials_for(settings)
     ari = AriClient(f"http://{settings.bind_address}:{settings.ari_port}", creds.ari_user,
                     creds.ari_password, settings.ari_app)
@@ -178,8 +185,11 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     agi = FastAgiServer()
     agi.route("service-open", service_open(plane.directory, clock))
     agi.route("agent-state", agent_state(sessions, clock, settings.queue_log_path))
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     api.add_routes(app, plane, creds.api_token, settings.timezone)
+    add_web(app, sessions, sounds_host_dir, session_hours=settings.web_session_hours,
+            secure_cookies=settings.web_secure_cookies)
+    add_api_v1(app)
     app.router.add_get("/health", _health)
     app.router.add_get("/metrics", _metrics)
     runner = web.AppRunner(app, access_log=None)

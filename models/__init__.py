@@ -20,11 +20,13 @@ from models.service import (
     ServiceDid,
     ServiceWindow,
 )
+from models.web import WEB_ROLES, AuditEntry, LoginFailure, WebSession, WebUser
 
 __all__ = [
     "AGENT_PROFILES", "AGENT_STATES", "CALL_OUTCOMES", "CONFIG_TABLES", "EXPORT_STATUSES",
-    "MENU_ACTIONS", "ROUTING_STRATEGIES", "SERVICE_MODES", "Agent", "AgentSkill", "Base", "Call",
-    "CallOffer", "Closure", "ConfigVersion", "Menu", "MenuOption", "Notice", "OfficeLine",
-    "Prompt", "Queue", "Service", "ServiceDid", "ServiceWindow", "SlaExportRun", "UtcDateTime",
-    "Voicemail", "agent_services",
+    "MENU_ACTIONS", "ROUTING_STRATEGIES", "SERVICE_MODES", "WEB_ROLES", "Agent", "AgentSkill",
+    "AuditEntry", "Base", "Call", "CallOffer", "Closure", "ConfigVersion", "LoginFailure", "Menu",
+    "MenuOption", "Notice", "OfficeLine", "Prompt", "Queue", "Service", "ServiceDid",
+    "ServiceWindow", "SlaExportRun", "UtcDateTime", "Voicemail", "WebSession", "WebUser",
+    "agent_services",
 ]

@@ -172,7 +172,9 @@ async def running_plane(settings: Settings, sessions: async_sessionmaker, asteri
                         clock: ShiftedClock) -> AsyncIterator[Plane]:
     """Start a control plane; on exit it stops, whatever calls are still up."""
     async with control_plane(settings, sessions, sounds_dir=sounds_dir_in(asterisk),
-                             clock=clock, web_port=0) as running:
+                             clock=clock, web_port=0,
+                             sounds_host_dir=asterisk.host_path(sounds_dir_in(asterisk))
+                             ) as running:
         result = Plane(running, sessions, clock, settings)
         running.control_plane.observers.append(result.events.append)
         yield result

@@ -1,0 +1,51 @@
+"""Server-rendered pages: Jinja2 with autoescaping, texts marked for translation.
+
+Interface texts are written in Italian inside ``_()``; the environment uses
+gettext's null translations today, so an English catalogue can be installed
+later without touching a template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from centralino.web.context import web_context
+from centralino.web.sessions import IDENTITY
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)),
+                      autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def render(request: web.Request, template: str, status: int = 200,
+           **values: Any) -> web.Response:
+    page = web_context(request).pages.get_template(template)
+    html = page.render(identity=request.get(IDENTITY), lang="it", **values)
+    response = web.Response(text=html, status=status, content_type="text/html")
+    # Pages are per user and hold a CSRF token: nothing may be cached or framed.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; media-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "frame-ancestors 'none'")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def error_page(request: web.Request, status: int, message: str) -> web.Response:
+    return render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def see_other(location: str) -> web.Response:
+    """Redirect after a POST, so reloading the page does not send the form again."""
+    return web.Response(status=303, headers={"Location": location})
