@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from centralino.sla.figures import CallFacts
+from centralino.web import wallboard
 from centralino.web.wallboard import CLOCK
 from models import Agent, Queue, Service
 from tests.integration.sla.conftest import insert_calls
@@ -153,3 +154,17 @@ async def test_given_service_without_calls_then_figures_empty_not_zero(
     html = await (await wall.get("/supervisore")).text()
     block = section(html, f"sla-{service.slug}-1")
     assert figure(block, "Tm") == ("—", "") and figure(block, "Q") == ("—", "")
+
+
+async def test_given_supervisor_logs_out_then_open_socket_closed(
+        wall: Browser, web_db: WebDb, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(wallboard, "SESSION_CHECK_SECONDS", 1.0)
+    await login_as(wall, web_db, "wal-uscita", "supervisor")
+    async with wall.client.ws_connect("/supervisore/ws") as socket:
+        await socket.receive_json(timeout=5)
+        assert (await wall.post("/logout")).status == 303
+        while True:  # pushes may still arrive until the next session check
+            message = await socket.receive(timeout=5)
+            if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                break
+    assert socket.close_code == 4401
