@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from centralino.web import admin, views
+from centralino.web import admin, desk, views
 from centralino.web.access import Handler, guard
 from centralino.web.changes import mp3_supported
 from centralino.web.context import WEB, WebContext
@@ -51,6 +51,7 @@ def add_web(app: web.Application, sessions: async_sessionmaker, sounds_dir: Path
         ("GET", "/admin/sounds/{name}", admin.sound_file),
         ("GET", "/admin/audit", admin.audit_page),
         ("POST", "/admin/audit/{entry_id}/restore", admin.audit_restore),
+        *desk.ROUTES,
     ]
     for method, path, handler in routes:
         _route(app, method, path, handler)
