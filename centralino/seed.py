@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ari_app.sanitize import normalize_did
+from centralino.desk import seed_sectors
 from centralino.render import ServicePlan
 from models import (
     Menu,
@@ -215,6 +216,7 @@ async def seed(session: AsyncSession) -> list[str]:
                     skill=option.skill, prompt_kind=option.prompt_kind,
                 ))
             session.add(menu)
+    await seed_sectors(session)
     await session.commit()
     return created
 

@@ -4,6 +4,7 @@ from models.agent import AGENT_PROFILES, AGENT_STATES, Agent, AgentSkill, agent_
 from models.base import Base, UtcDateTime
 from models.call import CALL_OUTCOMES, Call, CallOffer, Voicemail
 from models.config_version import CONFIG_TABLES, ConfigVersion
+from models.desk import ServiceSector
 from models.export import EXPORT_STATUSES, SlaExportRun
 from models.service import (
     MENU_ACTIONS,
@@ -27,6 +28,7 @@ __all__ = [
     "MENU_ACTIONS", "ROUTING_STRATEGIES", "SERVICE_MODES", "WEB_ROLES", "Agent", "AgentSkill",
     "AuditEntry", "Base", "Call", "CallOffer", "Closure", "ConfigVersion", "LoginFailure", "Menu",
     "MenuOption", "Notice", "OfficeLine", "Prompt", "Queue", "Service", "ServiceDid",
+    "ServiceSector",
     "ServiceWindow", "SlaExportRun", "UtcDateTime", "Voicemail", "WebSession", "WebUser",
     "agent_services",
 ]

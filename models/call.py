@@ -66,6 +66,10 @@ class Call(Base):
     #: resolved (autonomously) or escalated (to a referent); set by the agent.
     resolution: Mapped[str | None] = mapped_column(String(16), nullable=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: The service's sector the agent classified the request under (see ServiceSector).
+    classification: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: For an abandoned call: when an agent called the citizen back.
+    callback_done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     offers: Mapped[list[CallOffer]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="CallOffer.id"

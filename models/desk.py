@@ -1,0 +1,23 @@
+"""What the agent desktop adds to the data model: each service's sectors for classifying calls."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class ServiceSector(Base):
+    """A sector of a service a call can be classified under (e.g. Motorizzazione: Patenti)."""
+
+    __tablename__ = "service_sectors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    #: Order on the agent's form.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("service_id", "name"),)
