@@ -1,4 +1,8 @@
-"""A menu changed in the admin page over HTTP: the next real SIP call follows the new choice."""
+"""Admin pages over HTTP against a running control plane and real SIP.
+
+A menu choice changed in the page is followed by the next call; an agent
+created in the page can register its softphone at once.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,18 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from centralino.agents import remove_agent
+from centralino.sandbox import Sandbox
 from centralino.web.auth import add_user
 from models import AuditEntry, Menu, MenuOption, Service, WebUser
 from tests.integration.conftest import Plane, did_uri
 from tests.integration.web.conftest import PASSWORD, Browser
-from tests.support.sipua import SipUA
+from tests.support.sipua import SipError, SipUA
 
 pytestmark = pytest.mark.asterisk
 
 TRENTINO_DIGITALE = "800228040"
+SIP_PASSWORD = "Pagina-Sip-2026"
 
 
 @pytest.fixture
@@ -84,3 +91,25 @@ async def test_adm2_given_option_changed_in_admin_page_then_next_call_follows_ne
         assert restored.status == 303
     back = await _option(plane, "1")
     assert (back.action, back.skill) == ("queue", "cps")
+
+
+async def test_adm2_given_agent_created_in_admin_page_then_softphone_registers_at_once(
+        plane: Plane, admin_page: Browser, asterisk: Sandbox, database_url: str):
+    username = f"adm2.{database_url.split(':', 1)[0][:6]}"  # one per database run
+    pid = asterisk.read_pid()
+    await admin_page.get("/admin/agents")
+    response = await admin_page.post("/admin/agents", {
+        "username": username, "password": SIP_PASSWORD, "password2": SIP_PASSWORD,
+        "display_name": "Agente Pagina", "profile": "junior", "skills": "cps",
+        "services": "trentino-digitale"})
+    assert response.status == 303, await response.text()
+    assert response.headers["Location"] == "/admin/agents?ok=added"  # Asterisk reloaded
+    registrar = f"sip:{plane.settings.bind_address}:{plane.settings.sip_port}"
+    async with SipUA.start() as phone:
+        registration = await phone.register(username, SIP_PASSWORD, registrar)
+        assert registration.code == 200
+        with pytest.raises(SipError) as refused:
+            await phone.register(username, "non-la-password", registrar, account="impostor")
+        assert refused.value.code in (401, 403)
+    assert asterisk.read_pid() == pid, "Asterisk was restarted"
+    await remove_agent(plane.sessions, username)  # the next run starts from a clean table
