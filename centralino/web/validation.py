@@ -72,6 +72,7 @@ def clean_skill(raw: str) -> str:
 def bounded_int(raw: str, what: str, low: int, high: int) -> int:
     """A whole number typed in a form, within [low, high]."""
     text = raw.strip()
-    if not text.isdigit() or len(text) > 6 or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 \
+            or not low <= int(text) <= high:
         raise Refused(f"{what}: un numero intero da {low} a {high}.")
     return int(text)
