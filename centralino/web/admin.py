@@ -11,13 +11,13 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from centralino.web import audit, changes
+from centralino.web import audit, changes, menu_changes
 from centralino.web.access import requires
 from centralino.web.context import web_context
 from centralino.web.pages import error_page, render, see_other
 from centralino.web.sessions import IDENTITY
 from centralino.web.validation import Refused, is_sound_name
-from models import Notice, Service
+from models import Menu, Notice, Service
 from models.service import PROMPT_KINDS
 
 #: Shown first on a service's page: what every caller hears.
@@ -46,7 +46,8 @@ async def _service_page(request: web.Request, slug: str, status: int = 200,
     ctx = web_context(request)
     async with ctx.sessions() as session:
         service = await session.scalar(select(Service).where(Service.slug == slug[:64]).options(
-            selectinload(Service.dids), selectinload(Service.prompts)))
+            selectinload(Service.dids), selectinload(Service.prompts),
+            selectinload(Service.queues), selectinload(Service.menu).selectinload(Menu.options)))
         if service is None:
             return error_page(request, 404, "Servizio inesistente.")
         notices = (await session.scalars(select(Notice).where(
@@ -58,7 +59,9 @@ async def _service_page(request: web.Request, slug: str, status: int = 200,
     return render(request, "service.html", status=status, service=service, kinds=kinds,
                   prompts=by_kind, labels=PROMPT_LABELS, mode_labels=MODE_LABELS,
                   notices=notices, until=until, error=error, message=notice,
-                  mp3=ctx.mp3_supported, today=date.today().isoformat())
+                  mp3=ctx.mp3_supported, today=date.today().isoformat(),
+                  menu_actions=menu_changes.OFFERED_ACTIONS,
+                  strategies=menu_changes.STRATEGY_LABELS)
 
 
 @requires("admin", "supervisor")

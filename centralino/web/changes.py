@@ -23,14 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from centralino import prompts
 from centralino.errors import CentralinoError
 from centralino.services import parse_until
-from centralino.web import audit
+from centralino.web import audit, menu_changes
 from centralino.web.validation import Refused, clean_text, parse_day
 from models import SERVICE_MODES, AuditEntry, Notice, Prompt, Service
 from models.service import PROMPT_KINDS
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: Objects whose earlier version the audit page can put back.
-RESTORABLE = ("prompt", "service", "notice")
+RESTORABLE = ("prompt", "service", "notice", *menu_changes.RESTORABLE)
 
 
 def mp3_supported() -> bool:
@@ -229,7 +229,9 @@ async def restore(sessions: async_sessionmaker, sounds_dir: Path, actor: str,
     if entry is None or entry.object_type not in RESTORABLE or not entry.before:
         raise Refused("Questa voce non ha una versione precedente da ripristinare.")
     before = entry.before
-    if entry.object_type == "prompt":
+    if entry.object_type in menu_changes.RESTORABLE:
+        await menu_changes.restore(sessions, actor, entry.object_type, entry.object_key, before)
+    elif entry.object_type == "prompt":
         slug, kind = entry.object_key.split("/", 1)
         await _restore_prompt(sessions, sounds_dir, actor, slug, kind, before)
     elif entry.object_type == "service":

@@ -42,3 +42,37 @@ def parse_day(raw: str, what: str) -> date:
 
 def is_sound_name(value: str) -> bool:
     return bool(SOUND_NAME.fullmatch(value))
+
+
+MAX_LABEL_LENGTH = 100
+#: A skill or queue name as routing compares it: what ``ari_app.sanitize.is_slug`` accepts.
+SKILL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+
+
+def clean_label(raw: str, what: str = "La descrizione") -> str:
+    """A short one-line label (a menu choice): NFC, printable, bounded."""
+    text = unicodedata.normalize("NFC", raw).strip()
+    if not text:
+        raise Refused(f"{what} è vuota.")
+    if len(text) > MAX_LABEL_LENGTH:
+        raise Refused(f"{what} supera {MAX_LABEL_LENGTH} caratteri.")
+    if not text.isprintable():
+        raise Refused(f"{what} deve stare su una riga, senza caratteri di controllo.")
+    return text
+
+
+def clean_skill(raw: str) -> str:
+    skill = raw.strip()
+    if not SKILL.fullmatch(skill):
+        raise Refused("Competenza non valida: lettere minuscole, cifre e trattini interni, "
+                      "al massimo 64 caratteri.")
+    return skill
+
+
+def bounded_int(raw: str, what: str, low: int, high: int) -> int:
+    """A whole number typed in a form, within [low, high]."""
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 \
+            or not low <= int(text) <= high:
+        raise Refused(f"{what}: un numero intero da {low} a {high}.")
+    return int(text)

@@ -1,0 +1,119 @@
+"""Admin page for agents: list, create with a SIP password, change profile, skills, services.
+
+After a change that Asterisk must know (a new SIP account, a new caller ID),
+the configuration is written again and ``res_pjsip`` reloaded over ARI, as
+``centralino agent add`` does: no restart, calls and registrations stay up.
+Only a control plane that knows its Asterisk enables that
+(:func:`enable_live_config`); elsewhere the page says the change waits for the
+next ``centralino asterisk up``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from centralino.config import Settings
+from centralino.errors import CentralinoError
+from centralino.live_config import apply_configuration, config_target
+from centralino.web import agent_changes
+from centralino.web.access import Handler, requires
+from centralino.web.context import web_context
+from centralino.web.pages import render, see_other
+from centralino.web.sessions import IDENTITY
+from centralino.web.validation import Refused
+from models import Agent, Service
+
+log = logging.getLogger(__name__)
+
+#: Settings of the Asterisk this control plane drives, when it may reconfigure it.
+LIVE_CONFIG: web.AppKey[Settings] = web.AppKey("admin_agents_live_config", Settings)
+MESSAGES = {
+    "added": "Operatore creato: Asterisk ha ricaricato gli account SIP, il telefono può "
+             "registrarsi subito.",
+    "changed": "Modifica salvata: vale dalla prossima chiamata.",
+    "pending": "Modifica salvata, ma Asterisk non è stato aggiornato da questa pagina: "
+               "`centralino asterisk up` la applica.",
+}
+
+
+def enable_live_config(app: web.Application, settings: Settings) -> None:
+    app[LIVE_CONFIG] = settings
+
+
+async def _apply_live(request: web.Request) -> bool:
+    """Write Asterisk's configuration and reload SIP accounts; False if that was not done."""
+    settings = request.app.get(LIVE_CONFIG)
+    if settings is None:
+        return False
+    try:
+        outcome = await apply_configuration(settings, web_context(request).sessions,
+                                            config_target(settings, None))
+    except CentralinoError as exc:
+        log.error("agents changed from the web, Asterisk not updated: %s", exc)
+        return False
+    return "reloaded" in outcome
+
+
+async def _page(request: web.Request, status: int = 200, error: str | None = None,
+                form: dict[str, Any] | None = None) -> web.Response:
+    async with web_context(request).sessions() as session:
+        agents = (await session.scalars(select(Agent).order_by(Agent.username))).all()
+        services = (await session.scalars(select(Service).order_by(Service.slug))).all()
+        views = [{"username": a.username, "display_name": a.display_name,
+                  "profile": a.profile, "state": a.state,
+                  "services": sorted(s.slug for s in a.services),
+                  "skills": sorted(s.skill for s in a.skills)} for a in agents]
+    message = MESSAGES.get(request.query.get("ok", "")) if status == 200 else None
+    return render(request, "agents.html", status=status, agents=views, services=services,
+                  profiles=agent_changes.PROFILE_LABELS, states=agent_changes.STATE_LABELS,
+                  error=error, message=message, form=form or {})
+
+
+async def _form(request: web.Request) -> dict[str, Any]:
+    posted = await request.post()
+    form: dict[str, Any] = {name: str(posted.get(name, ""))[:300] for name in (
+        "username", "password", "password2", "display_name", "profile", "skills")}
+    form["services"] = [str(v)[:64] for v in posted.getall("services", []) if str(v)][:50]
+    return form
+
+
+@requires("admin", "supervisor")
+async def agent_list(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+@requires("admin")
+async def agent_create(request: web.Request) -> web.Response:
+    form = await _form(request)
+    try:
+        await agent_changes.create_agent(web_context(request).sessions,
+                                         request[IDENTITY].username, form)
+    except Refused as exc:
+        kept = {k: v for k, v in form.items() if k not in ("password", "password2")}
+        return await _page(request, 400, str(exc), kept)
+    return see_other("/admin/agents?ok=" + ("added" if await _apply_live(request)
+                                            else "pending"))
+
+
+@requires("admin")
+async def agent_change(request: web.Request) -> web.Response:
+    form = await _form(request)
+    try:
+        await agent_changes.change_agent(web_context(request).sessions,
+                                         request[IDENTITY].username,
+                                         request.match_info["username"], form)
+    except Refused as exc:
+        return await _page(request, 400, str(exc))
+    return see_other("/admin/agents?ok=" + ("changed" if await _apply_live(request)
+                                            else "pending"))
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/admin/agents", agent_list),
+    ("POST", "/admin/agents", agent_create),
+    ("POST", "/admin/agents/{username}", agent_change),
+]
