@@ -223,7 +223,8 @@ async def desk_register(request: web.Request) -> web.Response:
     notes = str(form.get("note", ""))
     try:
         await desk.register_contact(sessions, call_id, str(form.get("classificazione", "")),
-                                    str(form.get("esito", "")), notes)
+                                    str(form.get("esito", "")), notes,
+                                    actor=request[IDENTITY].username)
     except desk.DeskError as exc:
         return await _page(request, agent_id, 400, str(exc), notes)
     except ResolutionError:
@@ -279,7 +280,8 @@ async def voicemail_done(request: web.Request) -> web.Response:
         return _no_agent(request)
     voicemail_id = _int(request.match_info["voicemail_id"])
     if not voicemail_id or not await desk.mark_voicemail_done(
-            web_context(request).sessions, agent_id, voicemail_id):
+            web_context(request).sessions, agent_id, voicemail_id,
+            actor=request[IDENTITY].username):
         return error_page(request, 404, "Messaggio inesistente.")
     return see_other("/agente?ok=messaggio")
 
@@ -290,7 +292,8 @@ async def callback_done(request: web.Request) -> web.Response:
     if agent_id is None:
         return _no_agent(request)
     if not await desk.mark_callback_done(web_context(request).sessions, agent_id,
-                                         request.match_info["call_id"]):
+                                         request.match_info["call_id"],
+                                         actor=request[IDENTITY].username):
         return error_page(request, 404, "Chiamata abbandonata inesistente.")
     return see_other("/agente?ok=richiamata")
 
