@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from centralino.web import admin, desk, views, wallboard
+from centralino.web import admin, desk, desk_forward, views, wallboard
 from centralino.web.access import Handler, guard
 from centralino.web.changes import mp3_supported
 from centralino.web.context import WEB, WebContext
@@ -53,6 +53,7 @@ def add_web(app: web.Application, sessions: async_sessionmaker, sounds_dir: Path
         ("POST", "/admin/audit/{entry_id}/restore", admin.audit_restore),
         *wallboard.ROUTES,
         *desk.ROUTES,
+        *desk_forward.ROUTES,
     ]
     for method, path, handler in routes:
         _route(app, method, path, handler)

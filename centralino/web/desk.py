@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from yarl import URL
 
-from centralino import desk
+from centralino import desk, forwards
 from centralino.agents import AgentError, AlreadyLoggedIn, StateRefused, set_state
 from centralino.api import PLANE
 from centralino.resolution import ResolutionError, ResolutionRefused, UnknownCall
@@ -41,7 +41,9 @@ VOICEMAIL_REASONS = {"out_of_hours": "fuori orario", "no_agents": "operatori non
 RESOLUTION_LABELS = {"resolved": "Risolta", "escalated": "Inoltrata al referente"}
 DONE_MESSAGES = {"stato": "Stato aggiornato.", "registrata": "Contatto registrato.",
                  "messaggio": "Messaggio segnato come fatto.",
-                 "richiamata": "Richiamata segnata come fatta."}
+                 "richiamata": "Richiamata segnata come fatta.",
+                 "inoltro": "Modulo di inoltro inviato.",
+                 "inoltro-fallito": "Modulo salvato ma non inviato: resta da reinviare."}
 #: Fetches the desk's state every 2 s; reloads the page when the call changes and
 #: nothing is being typed. Served from this site (the pages' CSP allows no inline script).
 SCRIPT = """\
@@ -137,10 +139,11 @@ async def _page(request: web.Request, agent_id: int, status: int = 200,
     if info is None:
         return _no_agent(request)
     voicemails, abandoned = await desk.worklist(web_context(request).sessions, agent_id)
+    unsent = await forwards.unsent(web_context(request).sessions, agent_id)
     message = DONE_MESSAGES.get(request.query.get("ok", ""))
     return render(request, "desk.html", status=status, desk=info, error=error,
                   message=None if error else message, voicemails=voicemails,
-                  abandoned=abandoned, local=_local, reasons=VOICEMAIL_REASONS,
+                  abandoned=abandoned, unsent=unsent, local=_local, reasons=VOICEMAIL_REASONS,
                   resolution_labels=RESOLUTION_LABELS, typed_notes=notes,
                   out_of_hours=sum(v.reason == "out_of_hours" for v in voicemails))
 
