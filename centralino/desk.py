@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from centralino.resolution import (
@@ -21,6 +22,7 @@ from centralino.resolution import (
     check_resolution,
     record_resolution,
 )
+from centralino.web import audit
 from models import Agent, Call, Service, ServiceSector, Voicemail, agent_services
 
 #: Sectors the tender names for Motorizzazione Civile (Appendix 1); services the
@@ -77,9 +79,15 @@ async def latest_call(sessions: async_sessionmaker, agent_id: int) -> Call | Non
             .order_by(Call.answered_at.desc()).limit(1))
 
 
+def _registration(call: Call) -> dict[str, Any]:
+    return {"classification": call.classification, "resolution": call.resolution,
+            "notes": call.notes}
+
+
 async def register_contact(sessions: async_sessionmaker, call_id: str, classification: str,
-                           resolution: str, notes: str) -> None:
-    """Classify the call and record its resolution and notes.
+                           resolution: str, notes: str, actor: str | None = None) -> None:
+    """Classify the call and record its resolution and notes; with ``actor``, also in the
+    audit log (what the call said before and after).
 
     Raises DeskError (bad input), UnknownCall, ResolutionRefused (e.g. "resolved"
     for a call transferred to a referent); on a refusal nothing is written.
@@ -91,10 +99,16 @@ async def register_contact(sessions: async_sessionmaker, call_id: str, classific
             raise UnknownCall(call_id)
         if classification not in await sectors_of(session, call.service_id):
             raise DeskError("scegliere una classificazione fra i settori del servizio")
+        before = _registration(call)
     await record_resolution(sessions, call_id, resolution, notes)
     async with sessions() as session:
-        await session.execute(update(Call).where(Call.id == call_id[:64])
-                              .values(classification=classification))
+        call = await session.get(Call, call_id[:64])
+        if call is None:
+            raise UnknownCall(call_id)
+        call.classification = classification
+        if actor is not None:
+            audit.record(session, actor, "contact.register", "call", call.id, before,
+                         _registration(call))
         await session.commit()
 
 
@@ -156,10 +170,10 @@ async def agent_voicemail(sessions: async_sessionmaker, agent_id: int,
 
 
 async def mark_voicemail_done(sessions: async_sessionmaker, agent_id: int, voicemail_id: int,
-                              now: datetime | None = None) -> bool:
+                              now: datetime | None = None, actor: str | None = None) -> bool:
     """Mark the message handled by this agent; False if it is not one of theirs.
 
-    Marking it again keeps the first agent and time."""
+    Marking it again keeps the first agent and time (and writes no audit entry)."""
     async with sessions() as session:
         voicemail = await session.scalar(select(Voicemail).where(
             Voicemail.id == voicemail_id, Voicemail.service_id.in_(_agent_service_ids(agent_id)))
@@ -169,15 +183,21 @@ async def mark_voicemail_done(sessions: async_sessionmaker, agent_id: int, voice
         if voicemail.handled_at is None:
             voicemail.handled_at = now or datetime.now(UTC)
             voicemail.handled_by = agent_id
+            if actor is not None:
+                audit.record(session, actor, "voicemail.done", "voicemail", str(voicemail.id),
+                             {"handled_at": None, "handled_by": None},
+                             {"handled_at": voicemail.handled_at.isoformat(),
+                              "handled_by": agent_id})
             await session.commit()
         return True
 
 
 async def mark_callback_done(sessions: async_sessionmaker, agent_id: int, call_id: str,
-                             now: datetime | None = None) -> bool:
-    """Mark an abandoned call of the agent's services as called back; False if not one.
+                             now: datetime | None = None, actor: str | None = None) -> bool:
+    """Mark an abandoned call of the agent's services as called back by this agent; False
+    if not one.
 
-    Marking it again keeps the first time."""
+    Marking it again keeps the first agent and time (and writes no audit entry)."""
     async with sessions() as session:
         call = await session.scalar(select(Call).where(
             Call.id == call_id[:64], Call.outcome.in_(ABANDONED_OUTCOMES),
@@ -186,6 +206,12 @@ async def mark_callback_done(sessions: async_sessionmaker, agent_id: int, call_i
             return False
         if call.callback_done_at is None:
             call.callback_done_at = now or datetime.now(UTC)
+            call.callback_done_by = agent_id
+            if actor is not None:
+                audit.record(session, actor, "callback.done", "call", call.id,
+                             {"callback_done_at": None, "callback_done_by": None},
+                             {"callback_done_at": call.callback_done_at.isoformat(),
+                              "callback_done_by": agent_id})
             await session.commit()
         return True
 

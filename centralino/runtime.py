@@ -40,6 +40,7 @@ from centralino.seed import load_service_plans, seed
 from centralino.sla.export import start_nightly_exports
 from centralino.web import MAX_BODY_BYTES, add_web, admin_agents
 from centralino.web.api_v1 import add_api_v1
+from centralino.web.desk_forward import MAIL_SETTINGS
 from models import Notice, Prompt, Service
 from models.db import create_engine, session_factory
 
@@ -190,6 +191,7 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     add_web(app, sessions, sounds_host_dir, session_hours=settings.web_session_hours,
             secure_cookies=settings.web_secure_cookies)
     admin_agents.enable_live_config(app, settings)
+    app[MAIL_SETTINGS] = settings  # the desk's forward forms go out by e-mail
     add_api_v1(app)
     app.router.add_get("/health", _health)
     app.router.add_get("/metrics", _metrics)

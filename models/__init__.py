@@ -6,6 +6,7 @@ from models.call import CALL_OUTCOMES, Call, CallOffer, Voicemail
 from models.config_version import CONFIG_TABLES, ConfigVersion
 from models.desk import ServiceSector
 from models.export import EXPORT_STATUSES, SlaExportRun
+from models.forward import Forward
 from models.service import (
     MENU_ACTIONS,
     ROUTING_STRATEGIES,
@@ -26,9 +27,9 @@ from models.web import WEB_ROLES, AuditEntry, LoginFailure, WebSession, WebUser
 __all__ = [
     "AGENT_PROFILES", "AGENT_STATES", "CALL_OUTCOMES", "CONFIG_TABLES", "EXPORT_STATUSES",
     "MENU_ACTIONS", "ROUTING_STRATEGIES", "SERVICE_MODES", "WEB_ROLES", "Agent", "AgentSkill",
-    "AuditEntry", "Base", "Call", "CallOffer", "Closure", "ConfigVersion", "LoginFailure", "Menu",
-    "MenuOption", "Notice", "OfficeLine", "Prompt", "Queue", "Service", "ServiceDid",
-    "ServiceSector",
+    "AuditEntry", "Base", "Call", "CallOffer", "Closure", "ConfigVersion", "Forward",
+    "LoginFailure", "Menu", "MenuOption", "Notice", "OfficeLine", "Prompt", "Queue", "Service",
+    "ServiceDid", "ServiceSector",
     "ServiceWindow", "SlaExportRun", "UtcDateTime", "Voicemail", "WebSession", "WebUser",
     "agent_services",
 ]

@@ -70,6 +70,9 @@ class Call(Base):
     classification: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: For an abandoned call: when an agent called the citizen back.
     callback_done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: The agent who marked the abandoned call as called back (the desk's "Fatto").
+    callback_done_by: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), nullable=True)
 
     offers: Mapped[list[CallOffer]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="CallOffer.id"

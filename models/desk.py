@@ -19,5 +19,7 @@ class ServiceSector(Base):
     name: Mapped[str] = mapped_column(String(64))
     #: Order on the agent's form.
     position: Mapped[int] = mapped_column(Integer, default=0)
+    #: The sector's e-mail box: where the desk's forward forms for it are sent.
+    mailbox: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
     __table_args__ = (UniqueConstraint("service_id", "name"),)

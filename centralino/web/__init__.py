@@ -13,7 +13,15 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from centralino.web import admin, admin_agents, admin_menus, desk, views, wallboard
+from centralino.web import (
+    admin,
+    admin_agents,
+    admin_menus,
+    desk,
+    desk_forward,
+    views,
+    wallboard,
+)
 from centralino.web.access import Handler, guard
 from centralino.web.changes import mp3_supported
 from centralino.web.context import WEB, WebContext
@@ -55,6 +63,7 @@ def add_web(app: web.Application, sessions: async_sessionmaker, sounds_dir: Path
         *desk.ROUTES,
         *admin_menus.ROUTES,
         *admin_agents.ROUTES,
+        *desk_forward.ROUTES,
     ]
     for method, path, handler in routes:
         _route(app, method, path, handler)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from yarl import URL
 
-from centralino import desk
+from centralino import desk, forwards
 from centralino.agents import AgentError, AlreadyLoggedIn, StateRefused, set_state
 from centralino.api import PLANE
 from centralino.resolution import ResolutionError, ResolutionRefused, UnknownCall
@@ -41,7 +41,9 @@ VOICEMAIL_REASONS = {"out_of_hours": "fuori orario", "no_agents": "operatori non
 RESOLUTION_LABELS = {"resolved": "Risolta", "escalated": "Inoltrata al referente"}
 DONE_MESSAGES = {"stato": "Stato aggiornato.", "registrata": "Contatto registrato.",
                  "messaggio": "Messaggio segnato come fatto.",
-                 "richiamata": "Richiamata segnata come fatta."}
+                 "richiamata": "Richiamata segnata come fatta.",
+                 "inoltro": "Modulo di inoltro inviato.",
+                 "inoltro-fallito": "Modulo salvato ma non inviato: resta da reinviare."}
 #: Fetches the desk's state every 2 s; reloads the page when the call changes and
 #: nothing is being typed. Served from this site (the pages' CSP allows no inline script).
 SCRIPT = """\
@@ -137,10 +139,11 @@ async def _page(request: web.Request, agent_id: int, status: int = 200,
     if info is None:
         return _no_agent(request)
     voicemails, abandoned = await desk.worklist(web_context(request).sessions, agent_id)
+    unsent = await forwards.unsent(web_context(request).sessions, agent_id)
     message = DONE_MESSAGES.get(request.query.get("ok", ""))
     return render(request, "desk.html", status=status, desk=info, error=error,
                   message=None if error else message, voicemails=voicemails,
-                  abandoned=abandoned, local=_local, reasons=VOICEMAIL_REASONS,
+                  abandoned=abandoned, unsent=unsent, local=_local, reasons=VOICEMAIL_REASONS,
                   resolution_labels=RESOLUTION_LABELS, typed_notes=notes,
                   out_of_hours=sum(v.reason == "out_of_hours" for v in voicemails))
 
@@ -223,7 +226,8 @@ async def desk_register(request: web.Request) -> web.Response:
     notes = str(form.get("note", ""))
     try:
         await desk.register_contact(sessions, call_id, str(form.get("classificazione", "")),
-                                    str(form.get("esito", "")), notes)
+                                    str(form.get("esito", "")), notes,
+                                    actor=request[IDENTITY].username)
     except desk.DeskError as exc:
         return await _page(request, agent_id, 400, str(exc), notes)
     except ResolutionError:
@@ -279,7 +283,8 @@ async def voicemail_done(request: web.Request) -> web.Response:
         return _no_agent(request)
     voicemail_id = _int(request.match_info["voicemail_id"])
     if not voicemail_id or not await desk.mark_voicemail_done(
-            web_context(request).sessions, agent_id, voicemail_id):
+            web_context(request).sessions, agent_id, voicemail_id,
+            actor=request[IDENTITY].username):
         return error_page(request, 404, "Messaggio inesistente.")
     return see_other("/agente?ok=messaggio")
 
@@ -290,7 +295,8 @@ async def callback_done(request: web.Request) -> web.Response:
     if agent_id is None:
         return _no_agent(request)
     if not await desk.mark_callback_done(web_context(request).sessions, agent_id,
-                                         request.match_info["call_id"]):
+                                         request.match_info["call_id"],
+                                         actor=request[IDENTITY].username):
         return error_page(request, 404, "Chiamata abbandonata inesistente.")
     return see_other("/agente?ok=richiamata")
 

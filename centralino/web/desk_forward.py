@@ -1,0 +1,149 @@
+"""The desk's forward form (``/agente/chiamate/{call_id}/inoltro``) and the admin page of the
+sectors' mailboxes (``/admin/settori``).
+
+The form is for a call the agent answered; it is prefilled from the call (day,
+time, caller number) and goes to the chosen sector's mailbox or to a typed
+referent address. What could not be sent stays listed "da reinviare" on the desk
+with a button to retry. The mail server comes from the control plane's settings
+(``smtp_*``), put on the application under :data:`MAIL_SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import select
+
+from centralino import desk, forwards
+from centralino.config import Settings
+from centralino.web import audit
+from centralino.web.access import requires
+from centralino.web.context import web_context
+from centralino.web.pages import error_page, render, see_other
+from centralino.web.sessions import IDENTITY
+from models import Call, Service, ServiceSector
+
+log = logging.getLogger(__name__)
+ZONE = ZoneInfo("Europe/Rome")
+MAIL_SETTINGS: web.AppKey[Settings] = web.AppKey("mail_settings", Settings)
+
+
+def _agent_id(request: web.Request) -> int | None:
+    return request[IDENTITY].agent_id
+
+
+def _prefill(call: Call) -> dict[str, str]:
+    moment = (call.answered_at or call.arrived_at).astimezone(ZONE)
+    return {"data": moment.date().isoformat(), "ora": moment.strftime("%H:%M"),
+            "telefono": call.caller_number}
+
+
+async def _sectors(request: web.Request, call: Call) -> list[ServiceSector]:
+    async with web_context(request).sessions() as session:
+        return list(await session.scalars(select(ServiceSector).where(
+            ServiceSector.service_id == call.service_id).order_by(ServiceSector.position,
+                                                                  ServiceSector.name)))
+
+
+async def _form_page(request: web.Request, call: Call, values: dict[str, str],
+                     status: int = 200, error: str | None = None) -> web.Response:
+    return render(request, "desk_forward.html", status=status, call=call, values=values,
+                  sectors=await _sectors(request, call), error=error)
+
+
+async def _own_call(request: web.Request) -> tuple[int | None, Call | None]:
+    agent_id = _agent_id(request)
+    if agent_id is None:
+        return None, None
+    return agent_id, await desk.agent_call(web_context(request).sessions, agent_id,
+                                           request.match_info["call_id"])
+
+
+@requires("agent")
+async def forward_form(request: web.Request) -> web.Response:
+    agent_id, call = await _own_call(request)
+    if call is None:
+        return error_page(request, 404 if agent_id else 403, "Chiamata inesistente o non sua.")
+    return await _form_page(request, call, _prefill(call))
+
+
+@requires("agent")
+async def forward_submit(request: web.Request) -> web.Response:
+    agent_id, call = await _own_call(request)
+    if call is None or agent_id is None:
+        return error_page(request, 404 if agent_id else 403, "Chiamata inesistente o non sua.")
+    form = await request.post()
+    values = {key: str(form.get(key, "")) for key in (
+        "cognome", "nome", "data", "ora", "persona", "motivo", "telefono", "email", "settore",
+        "referente")}
+    try:
+        checked = forwards.check_form(form)
+        forward = await forwards.submit(web_context(request).sessions,
+                                        request.app.get(MAIL_SETTINGS), call, agent_id,
+                                        request[IDENTITY].username, checked)
+    except forwards.ForwardRefused as exc:
+        return await _form_page(request, call, values, 400, str(exc))
+    return see_other("/agente?ok=inoltro" if forward.sent_at else "/agente?ok=inoltro-fallito")
+
+
+@requires("agent")
+async def forward_retry(request: web.Request) -> web.Response:
+    agent_id = _agent_id(request)
+    raw = request.match_info["forward_id"]
+    forward_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    sessions = web_context(request).sessions
+    if agent_id is None or forward_id is None or \
+            await forwards.agent_forward(sessions, agent_id, forward_id) is None:
+        return error_page(request, 404, "Modulo inesistente.")
+    forward = await forwards.send(sessions, request.app.get(MAIL_SETTINGS), forward_id)
+    return see_other("/agente?ok=inoltro" if forward and forward.sent_at
+                     else "/agente?ok=inoltro-fallito")
+
+
+async def _sectors_page(request: web.Request, status: int = 200,
+                        error: str | None = None, message: str | None = None) -> web.Response:
+    async with web_context(request).sessions() as session:
+        rows = (await session.execute(select(ServiceSector, Service.name).join(
+            Service, ServiceSector.service_id == Service.id)
+            .order_by(Service.name, ServiceSector.position, ServiceSector.name))).all()
+    return render(request, "admin_sectors.html", status=status, rows=rows, error=error,
+                  message=message)
+
+
+@requires("admin")
+async def sector_list(request: web.Request) -> web.Response:
+    saved = "Casella salvata." if request.query.get("ok") == "salvata" else None
+    return await _sectors_page(request, message=saved)
+
+
+@requires("admin")
+async def sector_mailbox(request: web.Request) -> web.Response:
+    raw = request.match_info["sector_id"]
+    sector_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    form = await request.post()
+    mailbox = str(form.get("casella", "")).strip()
+    if mailbox and not forwards.is_address(mailbox):
+        return await _sectors_page(request, 400, "Indirizzo e-mail non valido: un solo "
+                                                 "indirizzo, senza nome né a capo.")
+    async with web_context(request).sessions() as session:
+        sector = await session.get(ServiceSector, sector_id) if sector_id else None
+        if sector is None:
+            return error_page(request, 404, "Settore inesistente.")
+        slug = await session.scalar(select(Service.slug).where(Service.id == sector.service_id))
+        before = {"mailbox": sector.mailbox}
+        sector.mailbox = mailbox or None
+        audit.record(session, request[IDENTITY].username, "sector.mailbox", "sector",
+                     f"{slug}/{sector.name}", before, {"mailbox": sector.mailbox})
+        await session.commit()
+    return see_other("/admin/settori?ok=salvata")
+
+
+ROUTES = [
+    ("GET", "/agente/chiamate/{call_id}/inoltro", forward_form),
+    ("POST", "/agente/chiamate/{call_id}/inoltro", forward_submit),
+    ("POST", "/agente/inoltri/{forward_id}/reinvia", forward_retry),
+    ("GET", "/admin/settori", sector_list),
+    ("POST", "/admin/settori/{sector_id}", sector_mailbox),
+]
