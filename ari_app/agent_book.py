@@ -109,10 +109,10 @@ class AgentBook:
         self._waiting: list[_StateChange] = []
         #: Per read in progress, the changes made meanwhile (it may not see them).
         self._reading: list[list[_StateChange]] = []
-        self._writes.register("agents.set_state", self._set_state, after=self._state_written)
-        self._writes.register("agents.offer_started", self._offer_started,
-                              after=self._offer_written)
+        self._writes.register("agents.set_state", self._set_state)
+        self._writes.register("agents.offer_started", self._offer_started)
         self._writes.register("agents.offer_ended", self._offer_ended)
+        self._writes.listen(self._written)
 
     # -- reads -------------------------------------------------------------------
     async def of_service(self, service_id: int) -> list[AgentSnapshot]:
@@ -219,17 +219,17 @@ class AgentBook:
         await session.execute(_OFFER_ENDED, {"channel_id_": channel_id, "at": at,
                                              "result": result})
 
-    def _state_written(self, args: dict[str, Any], written: Written) -> None:
-        if written.applied and not written.result:
-            return  # the guard held: nothing changed
-        only_if = tuple(args["only_if"]) if args["only_if"] is not None else None
-        self._changed(args["agent_id"], args["state"], args["at"],
-                      only_if=None if written.applied else only_if, offered=False,
-                      seq=written.seq)
-
-    def _offer_written(self, args: dict[str, Any], written: Written) -> None:
-        self._changed(args["agent_id"], "ringing", args["at"], only_if=None, offered=True,
-                      seq=written.seq)
+    def _written(self, op: str, args: dict[str, Any], written: Written) -> None:
+        """A state change of ours reached the database or the journal: remember it."""
+        if op == "agents.offer_started":
+            self._changed(args["agent_id"], "ringing", args["at"], only_if=None, offered=True,
+                          seq=written.seq)
+        elif op == "agents.set_state" and not (written.applied and not written.result):
+            # (applied with no row changed: the guard held, nothing changed)
+            only_if = tuple(args["only_if"]) if args["only_if"] is not None else None
+            self._changed(args["agent_id"], args["state"], args["at"],
+                          only_if=None if written.applied else only_if, offered=False,
+                          seq=written.seq)
 
     # -- our own changes over remembered snapshots ----------------------------------
     async def _read(self, key: Hashable, query: Callable[[], Awaitable[T]]) -> T:

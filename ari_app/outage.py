@@ -114,8 +114,6 @@ class Operation:
     key: Callable[[dict[str, Any]], Hashable] | None = None
     #: Folds a later write into that earlier queued one, if it is of the same kind.
     merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
-    #: Run as soon as the write is applied or journaled (before any later read).
-    after: Callable[[dict[str, Any], Written], None] | None = None
 
 
 #: Told of a write once it is applied or journaled: ``(op, args, written)``.
@@ -197,8 +195,8 @@ class WriteBehind:
     def register(self, op: str, apply: Apply, *,
                  key: Callable[[dict[str, Any]], Hashable] | None = None,
                  merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
-                 after: Callable[[dict[str, Any], Written], None] | None = None) -> None:
-        self._ops[op] = Operation(apply, key, merge, after)
+                 ) -> None:
+        self._ops[op] = Operation(apply, key, merge)
 
     def listen(self, listener: Listener) -> None:
         """Call ``listener(op, args, written)`` for every write once applied or journaled.
@@ -351,12 +349,6 @@ class WriteBehind:
             self._succeed(queued, Written(False, seq=entry.seq))
 
     def _succeed(self, queued: _Queued, written: Written) -> None:
-        after = self._ops[queued.op].after
-        if after is not None:
-            try:
-                after(queued.args, written)
-            except Exception:
-                log.exception("after %s: follow-up failed", queued.op)
         for listener in self._listeners:
             try:
                 listener(queued.op, queued.args, written)
