@@ -22,6 +22,7 @@ from centralino.resolution import (
     check_resolution,
     record_resolution,
 )
+from centralino.services import WorklistItem
 from centralino.web import audit
 from models import Agent, Call, Service, ServiceSector, Voicemail, agent_services
 
@@ -113,18 +114,6 @@ async def register_contact(sessions: async_sessionmaker, call_id: str, classific
 
 
 @dataclass(frozen=True)
-class VoicemailItem:
-    id: int
-    service: str
-    caller_number: str
-    recorded_at: datetime
-    duration_seconds: int | None
-    reason: str
-    callback_requested: bool
-    audio_path: str
-
-
-@dataclass(frozen=True)
 class AbandonedItem:
     call_id: str
     service: str
@@ -138,7 +127,7 @@ def _agent_service_ids(agent_id: int):
 
 
 async def worklist(sessions: async_sessionmaker, agent_id: int
-                   ) -> tuple[list[VoicemailItem], list[AbandonedItem]]:
+                   ) -> tuple[list[WorklistItem], list[AbandonedItem]]:
     """Voicemails not handled and abandoned calls not called back, of the agent's services,
     oldest first."""
     mine = _agent_service_ids(agent_id)
@@ -152,7 +141,7 @@ async def worklist(sessions: async_sessionmaker, agent_id: int
             .where(Call.outcome.in_(ABANDONED_OUTCOMES), Call.callback_done_at.is_(None),
                    Call.caller_number != "", Call.service_id.in_(mine))
             .order_by(Call.arrived_at))).all()
-    return ([VoicemailItem(v.id, name, v.caller_number, v.recorded_at, v.duration_seconds,
+    return ([WorklistItem(v.id, name, v.caller_number, v.recorded_at, v.duration_seconds,
                            v.reason, v.callback_requested, v.audio_path)
              for v, name in voicemails],
             [AbandonedItem(c.id, name, c.caller_number, c.arrived_at,
