@@ -202,3 +202,12 @@ async def carrier() -> AsyncIterator[SipUA]:
 
 def did_uri(settings: Settings, did: str) -> str:
     return f"sip:{did}@{settings.bind_address}:{settings.sip_port}"
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Any]:
+    """One headless Chromium for the session's browser tests."""
+    from tests.support.browser import headless_chromium
+
+    async with headless_chromium() as browser:
+        yield browser

@@ -15,7 +15,6 @@ from centralino.agents import set_state
 from centralino.web.auth import add_user
 from tests.integration.conftest import Plane, did_uri
 from tests.integration.test_queue import ADL, team
-from tests.integration.test_web_browser import chromium  # noqa: F401 - the shared browser
 from tests.support.sipua import SipUA
 
 pytestmark = pytest.mark.asterisk
@@ -25,7 +24,7 @@ CALLER = "0461955001"
 
 
 async def test_given_supervisor_on_wallboard_when_citizen_waits_then_one_waiting_then_zero(
-        plane: Plane, carrier: SipUA, chromium: Browser):  # noqa: F811
+        plane: Plane, carrier: SipUA, chromium: Browser):
     await add_user(plane.sessions, "wal-supervisore", "supervisor", PASSWORD)
     port = plane.running.web_runner.addresses[0][1]
     base = f"http://{plane.settings.bind_address}:{port}"

@@ -7,10 +7,9 @@ plane's web server, the admin created by the ``centralino user add`` command.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 from sqlalchemy import select
 
 from models import Prompt, Service
@@ -20,20 +19,8 @@ from tests.support.sipua import SipUA
 
 pytestmark = pytest.mark.asterisk
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 URU = "0461800133"
 PASSWORD = "password-del-browser-7"
-
-
-@pytest.fixture(scope="session")
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                   args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
 
 
 async def _welcome(plane: Plane) -> Prompt:

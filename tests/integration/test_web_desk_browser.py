@@ -8,17 +8,15 @@ agent registers the contact as resolved with a classification.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 from sqlalchemy import select
 
 from centralino.web.auth import add_user
 from models import Agent, Voicemail
 from tests.integration.conftest import Plane, did_uri, eventually
 from tests.integration.test_queue import ADL, quick_queue, team
-from tests.integration.test_web_browser import CHROMIUM_ARGS
 from tests.support.sipua import SipUA
 
 pytestmark = pytest.mark.asterisk
@@ -28,23 +26,14 @@ WEB_PASSWORD = "password-scrivania-9"
 CALLER = "0461300777"
 
 
-@pytest.fixture(scope="module")
-async def desk_chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                   args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
-
-
 async def test_given_agent_answers_a_real_call_then_desk_pops_it_up_and_registers_contact(
-        plane: Plane, carrier: SipUA, desk_chromium: Browser, quick_queue):
+        plane: Plane, carrier: SipUA, chromium: Browser, quick_queue):
     port = plane.running.web_runner.addresses[0][1]
     base = f"http://{plane.settings.bind_address}:{port}"
     async with team(plane.settings, plane.sessions, ["dsk-browser"]) as agents:
         await add_user(plane.sessions, "dsk-browser-web", "agent", WEB_PASSWORD,
                        agent="dsk-browser")
-        context = await desk_chromium.new_context()
+        context = await chromium.new_context()
         page = await context.new_page()
         try:
             await page.goto(f"{base}/agente")
@@ -88,7 +77,7 @@ async def test_given_agent_answers_a_real_call_then_desk_pops_it_up_and_register
 
 
 async def test_given_voicemail_left_while_no_agent_then_desk_plays_it_and_marks_it_done(
-        plane: Plane, carrier: SipUA, desk_chromium: Browser):
+        plane: Plane, carrier: SipUA, chromium: Browser):
     call = await carrier.call(did_uri(plane.settings, ADL), from_user="0461300778")
     await call.wait_state("CONFIRMED", timeout=5)
     await plane.record_in_state("0461300778", "voicemail")
@@ -101,7 +90,7 @@ async def test_given_voicemail_left_while_no_agent_then_desk_plays_it_and_marks_
     async with team(plane.settings, plane.sessions, ["dsk-segreteria"], login=False):
         await add_user(plane.sessions, "dsk-segreteria-web", "agent", WEB_PASSWORD,
                        agent="dsk-segreteria")
-        context = await desk_chromium.new_context()
+        context = await chromium.new_context()
         page = await context.new_page()
         try:
             await page.goto(f"{base}/agente")
