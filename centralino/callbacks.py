@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ari_app.flows.callback import CallbackPlan
 from ari_app.sanitize import dialable_number
 from ari_app.transport.ari import AriError, AriUnavailable
-from centralino.desk import ABANDONED_OUTCOMES
+from centralino import desk  # as a module: it imports the web package, which imports us
 from centralino.web import audit
 from models import Agent, Call, Callback, ServiceDid, Voicemail, agent_services
 
@@ -77,7 +77,7 @@ async def _item(session: AsyncSession, agent_id: int, voicemail_id: int | None,
         what = "Messaggio inesistente o già gestito."
     else:
         row = (await session.execute(select(Call.service_id, Call.caller_number).where(
-            Call.id == (call_id or "")[:64], Call.outcome.in_(ABANDONED_OUTCOMES),
+            Call.id == (call_id or "")[:64], Call.outcome.in_(desk.ABANDONED_OUTCOMES),
             Call.service_id.in_(_mine(agent_id)), Call.callback_done_at.is_(None)))).first()
         what = "Chiamata abbandonata inesistente o già richiamata."
     if row is None:
