@@ -474,6 +474,7 @@ class ControlPlane:
             if handle.channel_id not in live:
                 handle.inbox.put_nowait({"type": "ChannelDestroyed", "cause": None,
                                          "channel": {"id": handle.channel_id}})
+        self.callbacks.catch_up(live)
         self.dispatcher.kick()
 
     async def _database_caught_up(self) -> None:

@@ -124,10 +124,14 @@ class CallbackDesk:
             await flow.resume(event["live"])
 
     # -- recovery ----------------------------------------------------------------
-    async def recover(self, live: dict[str, Event]) -> None:
-        """After a (re)connection: known call-backs catch up, those on record are re-adopted."""
+    def catch_up(self, live: dict[str, Event]) -> None:
+        """The call-backs we know of compare their legs with what Asterisk has now."""
         for handle in list(self._handles.values()):
             handle.inbox.put_nowait({"type": "Resume", "live": live})
+
+    async def recover(self, live: dict[str, Event]) -> None:
+        """After a (re)connection: known call-backs catch up, those on record are re-adopted."""
+        self.catch_up(live)
         try:
             stored = await self.records.open_callbacks()
         except DatabaseUnavailable as exc:
@@ -150,14 +154,11 @@ class CallbackDesk:
                 if h.flow.plan.agent_id is not None}
 
     async def close(self) -> None:
-        handles = list(self._handles.values())
-        for handle in handles:
-            if handle.task is not None:
-                handle.task.cancel()
-        for handle in handles:
-            if handle.task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await handle.task
+        """Stop following call-backs; their legs stay up for the next control plane."""
+        tasks = [h.task for h in self._handles.values() if h.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 __all__ = ["LEG_PREFIX", "CallbackDesk", "agent_leg", "citizen_leg"]
