@@ -24,7 +24,7 @@ from ari_app.flows.callback import agent_leg, citizen_leg
 from centralino.agents import set_state
 from centralino.web.auth import add_user
 from models import AuditEntry, Call, Callback, Service, Voicemail
-from tests.integration.conftest import IN_HOURS, Plane, eventually, running_plane
+from tests.integration.conftest import IN_HOURS, Plane, did_uri, eventually, running_plane
 from tests.integration.test_queue import Team, team
 from tests.integration.test_transfer import api
 from tests.integration.web.conftest import PASSWORD, Browser
@@ -184,6 +184,14 @@ async def test_given_voicemail_when_called_back_and_agent_hangs_up_then_message_
         await bridged(plane, attempt.id)
         status = await (await browser.get("/agente/stato")).json()
         assert status["callback"]["state"] == "connected"
+        # A citizen calling the service meanwhile waits: the agent's phone does not ring.
+        inbound = await carrier.call(did_uri(plane.settings, "0461492006"),
+                                     from_user="0461555099")
+        await plane.record_in_state("0461555099", "queued")
+        with pytest.raises(TimeoutError):
+            await agents.phones.wait_incoming_call(timeout=2, account="rc-bice")
+        await inbound.hangup()
+        await plane.ended_record("0461555099")
         await agent_phone.hangup()
         await citizen.wait_disconnected(timeout=5)
         record = await ended_attempt(plane, voicemail_id=message_id)
@@ -259,6 +267,10 @@ async def test_given_bad_requests_then_clear_messages_and_nothing_placed(plane: 
         logged_out = await browser.post(f"/agente/abbandonate/{ours}/richiama")
         assert logged_out.status == 409 and "essere connessi" in await logged_out.text()
         await set_state(plane.sessions, "rc-fabio", "login")
+        await set_state(plane.sessions, "rc-fabio", "pause", "pranzo")
+        paused = await browser.post(f"/agente/abbandonate/{ours}/richiama")
+        assert paused.status == 409 and "In pausa" in await paused.text()
+        await set_state(plane.sessions, "rc-fabio", "resume")
         unknown = await browser.post("/agente/messaggi/99999999/richiama")
         assert unknown.status == 404 and "Messaggio inesistente" in await unknown.text()
         foreign = await browser.post(f"/agente/abbandonate/{other_service}/richiama")
@@ -358,7 +370,9 @@ async def test_given_desk_in_a_browser_when_clicking_richiama_then_phone_rings_a
             citizen = await carrier.wait_incoming_call(timeout=10)
             await citizen.reject(486)
             # No reload by hand: the desk refreshes itself when the agent is free again.
-            result = page.locator("#abbandonate .ultima-richiamata", has_text="occupato")
+            row = page.locator(f'#abbandonate tr:has(form[action="/agente/abbandonate/'
+                               f'{call_id}/richiama"])')  # other tests' items are listed too
+            result = row.locator(".ultima-richiamata", has_text="occupato")
             await result.wait_for(timeout=15_000)
             assert "rc-lara" in await result.inner_text()  # who called back
             assert await page.inner_text("#desk-state") == "Disponibile"
