@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ari_app.agent_book import AgentBook
+from ari_app.callback_desk import CallbackDesk
 from ari_app.clock import Clock, utc_now
 from ari_app.directory import ServiceDirectory
 from ari_app.flows.inbound import (
@@ -126,6 +127,8 @@ class ControlPlane:
             dispatcher=self.dispatcher, clock=clock, sounds_dir=sounds_dir,
             settings=flow_settings or FlowSettings(), alias_channel=self._alias,
         )
+        #: Call-backs from the agent desktop: their legs' events go there.
+        self.callbacks = CallbackDesk(self.kit, sessions, self.writes)
         #: caller channel id → handle; agent legs are aliased to their caller's handle.
         self.calls: dict[str, CallHandle] = {}
         #: Called with every ARI event, in order (live views, tests); must not block.
@@ -167,7 +170,7 @@ class ControlPlane:
             except Exception:
                 log.exception("event observer failed")
         channel_id = channel_of(event)
-        if channel_id is None:
+        if channel_id is None or self.callbacks.dispatch(channel_id, event):
             return
         handle = self.calls.get(channel_id)
         if event.get("type") == "StasisStart" and handle is None:
@@ -458,6 +461,7 @@ class ControlPlane:
                 handle.inbox.put_nowait({"type": "Resume", "live": live,
                                          "channel": {"id": call.channel_id}})
                 log.info("call %s: re-adopted in state %s", call.id, flow.state)
+            await self.callbacks.recover(live)
             await self._free_stranded_agents(live)
             self.dispatcher.kick()
 
@@ -470,6 +474,7 @@ class ControlPlane:
             if handle.channel_id not in live:
                 handle.inbox.put_nowait({"type": "ChannelDestroyed", "cause": None,
                                          "channel": {"id": handle.channel_id}})
+        self.callbacks.catch_up(live)
         self.dispatcher.kick()
 
     async def _database_caught_up(self) -> None:
@@ -536,7 +541,7 @@ class ControlPlane:
 
     async def _free_stranded_agents(self, live: dict[str, Event]) -> None:
         """Agents marked ringing or on a call with no live leg of ours are free again."""
-        bound: set[int] = set()
+        bound: set[int] = self.callbacks.bound_agents()
         for handle in self.active_calls:
             flow = handle.flow
             if flow is None:
@@ -556,6 +561,7 @@ class ControlPlane:
                 agent.id, max(0.0, wrapup - (now - since).total_seconds()))
 
     async def close(self) -> None:
+        await self.callbacks.close()
         await self.dispatcher.close()
         await self.writes.close()
         if self.queue_log is not None:

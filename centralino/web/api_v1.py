@@ -15,11 +15,11 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from centralino import api
+from centralino import api, callbacks
 from centralino.web import audit, changes
 from centralino.web.context import web_context
 from centralino.web.validation import Refused
-from models import Service
+from models import Agent, Callback, Service
 
 ACTOR = "api"
 
@@ -115,6 +115,47 @@ async def restore(request: web.Request) -> web.Response:
     return await _run(work())
 
 
+async def place_callback(request: web.Request) -> web.Response:
+    """Call a worklist item's citizen back from an agent's phone (what "Richiama" does)."""
+    sessions = web_context(request).sessions
+    try:
+        body = await _body(request)
+    except Refused as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    async with sessions() as session:
+        agent_id = await session.scalar(select(Agent.id).where(
+            Agent.username == request.match_info["username"][:32]))
+    if agent_id is None:
+        return web.json_response({"error": "no such agent"}, status=404)
+    voicemail_id, call_id = body.get("voicemail_id"), body.get("call_id")
+    if not (isinstance(voicemail_id, int) and not isinstance(voicemail_id, bool)
+            and 0 < voicemail_id < 2**31) and voicemail_id is not None:
+        return web.json_response({"error": "voicemail_id must be an integer"}, status=400)
+    if call_id is not None and not isinstance(call_id, str):
+        return web.json_response({"error": "call_id must be a string"}, status=400)
+    try:
+        callback_id = await callbacks.place_callback(
+            sessions, request.app[api.PLANE], agent_id, actor=ACTOR,
+            voicemail_id=voicemail_id, call_id=call_id)
+    except callbacks.CallbackRefused as exc:
+        return web.json_response({"error": str(exc)}, status=exc.status)
+    return web.json_response({"callback_id": callback_id}, status=202)
+
+
+async def get_callback(request: web.Request) -> web.Response:
+    async with web_context(request).sessions() as session:
+        found = await session.get(Callback, request.match_info["callback_id"][:36])
+    if found is None:
+        return web.json_response({"error": "no such call-back"}, status=404)
+    return web.json_response({
+        "callback_id": found.id, "voicemail_id": found.voicemail_id, "call_id": found.call_id,
+        "agent_id": found.agent_id, "username": found.username, "number": found.number,
+        "state": found.state, "result": found.result, "hung_up_by": found.hung_up_by,
+        **{name: moment.isoformat() if moment else None for name, moment in (
+            ("requested_at", found.requested_at), ("agent_answered_at", found.agent_answered_at),
+            ("answered_at", found.answered_at), ("ended_at", found.ended_at))}})
+
+
 def _op(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary, "security": [{"bearer": []}],
@@ -153,6 +194,29 @@ OPENAPI: dict[str, Any] = {
                            "until": {"type": "string", "description":
                                      "YYYY-MM-DD[THH:MM], service time zone"}}})},
         "/api/v1/audit": {"get": _op("Latest changes, newest first (?object=KEY)")},
+        "/api/v1/agents/{username}/callbacks": {
+            "parameters": [{"name": "username", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "post": {**_op(
+                "Call back the citizen of an open worklist item from this agent's phone: the "
+                "agent's phone rings, then the number recorded on the item is dialled. 202 "
+                "with the call-back's id; 409 if the agent is not logged in and free, 503 if "
+                "call-backs are not configured (carrier_outbound_uri)",
+                {"type": "object", "description": "exactly one of the two", "properties": {
+                    "voicemail_id": {"type": "integer"}, "call_id": {"type": "string"}}}),
+                "responses": {"202": {"description": "the agent's phone is ringing"},
+                              "400": {"description": "no item, or a number that cannot be "
+                                                     "dialled (anonymous)"},
+                              "401": {"description": "missing or wrong API token"},
+                              "404": {"description": "no such agent, or no such open item "
+                                                     "of the agent's services"},
+                              "409": {"description": "agent not logged in or on a call"},
+                              "503": {"description": "call-backs not configured"}}}},
+        "/api/v1/callbacks/{callback_id}": {
+            "parameters": [{"name": "callback_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "get": _op("One call-back attempt: state, result (answered, no_answer, busy, "
+                       "failed, agent_missed, cancelled) and times")},
         "/api/v1/audit/{entry_id}/restore": {
             "parameters": [{"name": "entry_id", "in": "path", "required": True,
                             "schema": {"type": "integer"}}],
@@ -175,4 +239,6 @@ def add_api_v1(app: web.Application) -> None:
     app.router.add_put("/api/v1/services/{slug}/prompts/{kind}", put_prompt)
     app.router.add_put("/api/v1/services/{slug}/mode", put_mode)
     app.router.add_get("/api/v1/audit", list_audit)
+    app.router.add_post("/api/v1/agents/{username}/callbacks", place_callback)
+    app.router.add_get("/api/v1/callbacks/{callback_id}", get_callback)
     app.router.add_post("/api/v1/audit/{entry_id}/restore", restore)

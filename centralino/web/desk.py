@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from yarl import URL
 
-from centralino import desk, forwards
+from centralino import callbacks, desk, forwards
 from centralino.agents import AgentError, AlreadyLoggedIn, StateRefused, set_state
 from centralino.api import PLANE
 from centralino.resolution import ResolutionError, ResolutionRefused, UnknownCall
@@ -38,11 +38,15 @@ STATE_LABELS = {"logged_out": "Fine turno (disconnesso)", "available": "Disponib
                 "wrapup": "Post-chiamata", "paused": "In pausa"}
 VOICEMAIL_REASONS = {"out_of_hours": "fuori orario", "no_agents": "operatori non disponibili",
                      "wait_limit": "attesa troppo lunga"}
+CALLBACK_STATES = {"ringing_agent": "squilla il suo telefono: rispondere",
+                   "dialling": "chiamata al cittadino in corso",
+                   "connected": "in conversazione con il cittadino"}
 RESOLUTION_LABELS = {"resolved": "Risolta", "escalated": "Inoltrata al referente"}
 DONE_MESSAGES = {"stato": "Stato aggiornato.", "registrata": "Contatto registrato.",
                  "messaggio": "Messaggio segnato come fatto.",
                  "richiamata": "Richiamata segnata come fatta.",
                  "inoltro": "Modulo di inoltro inviato.",
+                 "richiamo": "Richiamata avviata: rispondere al proprio telefono.",
                  "inoltro-fallito": "Modulo salvato ma non inviato: resta da reinviare."}
 #: Fetches the desk's state every 2 s; reloads the page when the call changes and
 #: nothing is being typed. Served from this site (the pages' CSP allows no inline script).
@@ -126,11 +130,17 @@ async def _status(request: web.Request, agent_id: int) -> dict[str, Any] | None:
     if agent is None:
         return None
     call = await _current_call(request, agent_id)
+    plane = request.app.get(PLANE)
+    calling = plane.callbacks.of_agent(agent_id) if plane is not None else None
+    callback = {"number": calling.plan.number, "state": calling.state.value,
+                "state_label": CALLBACK_STATES.get(calling.state.value, "")} if calling else None
     signature = f"{agent.state}|{call['call_id'] if call else ''}|" \
-                f"{call.get('ended', False) if call else ''}"
+                f"{call.get('ended', False) if call else ''}|" \
+                f"{callback['state'] if callback else ''}"
     return {"state": agent.state, "state_label": STATE_LABELS.get(agent.state, agent.state),
             "pause_reason": agent.pause_reason, "since": _local(agent.state_since),
-            "username": agent.username, "call": call, "signature": signature}
+            "username": agent.username, "call": call, "callback": callback,
+            "signature": signature}
 
 
 async def _page(request: web.Request, agent_id: int, status: int = 200,
@@ -138,12 +148,21 @@ async def _page(request: web.Request, agent_id: int, status: int = 200,
     info = await _status(request, agent_id)
     if info is None:
         return _no_agent(request)
-    voicemails, abandoned = await desk.worklist(web_context(request).sessions, agent_id)
-    unsent = await forwards.unsent(web_context(request).sessions, agent_id)
+    sessions = web_context(request).sessions
+    voicemails, abandoned = await desk.worklist(sessions, agent_id)
+    unsent = await forwards.unsent(sessions, agent_id)
     message = DONE_MESSAGES.get(request.query.get("ok", ""))
+    latest = callbacks.latest_by_item(await callbacks.attempts(
+        sessions, voicemail_ids=tuple(v.id for v in voicemails),
+        call_ids=tuple(c.call_id for c in abandoned)))
+    plane = request.app.get(PLANE)
     return render(request, "desk.html", status=status, desk=info, error=error,
                   message=None if error else message, voicemails=voicemails,
                   abandoned=abandoned, unsent=unsent, local=_local, reasons=VOICEMAIL_REASONS,
+                  latest_attempts=latest,
+                  recent_callbacks=await callbacks.attempts(sessions, agent_id=agent_id,
+                                                            limit=10),
+                  can_call_back=plane is not None and plane.callbacks.enabled,
                   resolution_labels=RESOLUTION_LABELS, typed_notes=notes,
                   out_of_hours=sum(v.reason == "out_of_hours" for v in voicemails))
 
@@ -301,6 +320,33 @@ async def callback_done(request: web.Request) -> web.Response:
     return see_other("/agente?ok=richiamata")
 
 
+async def _call_back(request: web.Request, **item: Any) -> web.Response:
+    agent_id = _agent_id(request)
+    if agent_id is None:
+        return _no_agent(request)
+    try:
+        callback_id = await callbacks.place_callback(
+            web_context(request).sessions, request.app.get(PLANE), agent_id,
+            actor=request[IDENTITY].username, **item)
+    except callbacks.CallbackRefused as exc:
+        return await _page(request, agent_id, exc.status, str(exc))
+    log.info("callback %s: placed by agent %s", callback_id, agent_id)
+    return see_other("/agente?ok=richiamo")
+
+
+@requires("agent")
+async def voicemail_call_back(request: web.Request) -> web.Response:
+    voicemail_id = _int(request.match_info["voicemail_id"])
+    if voicemail_id is None:
+        return error_page(request, 404, "Messaggio inesistente.")
+    return await _call_back(request, voicemail_id=voicemail_id)
+
+
+@requires("agent")
+async def abandoned_call_back(request: web.Request) -> web.Response:
+    return await _call_back(request, call_id=request.match_info["call_id"])
+
+
 ROUTES = [
     ("GET", "/agente", desk_page),
     ("GET", "/agente/stato", desk_status),
@@ -310,4 +356,6 @@ ROUTES = [
     ("GET", "/agente/messaggi/{voicemail_id}/audio", voicemail_audio),
     ("POST", "/agente/messaggi/{voicemail_id}/fatto", voicemail_done),
     ("POST", "/agente/abbandonate/{call_id}/fatto", callback_done),
+    ("POST", "/agente/messaggi/{voicemail_id}/richiama", voicemail_call_back),
+    ("POST", "/agente/abbandonate/{call_id}/richiama", abandoned_call_back),
 ]
