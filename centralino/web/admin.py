@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from centralino.web import audit, changes, menu_changes
+from centralino.web import admin_agents, audit, changes, menu_changes
 from centralino.web.access import requires
 from centralino.web.context import web_context
 from centralino.web.pages import error_page, render, see_other
@@ -181,4 +181,14 @@ async def audit_restore(request: web.Request) -> web.Response:
         entries = await audit.recent(web_context(request).sessions, 200)
         return render(request, "audit.html", status=400, entries=entries,
                       restorable=changes.RESTORABLE, error=str(exc))
-    return see_other(f"/admin/services/{key.split('/', 1)[0]}?ok=restored")
+    return see_other(await restored_page(request.app, key))
+
+
+async def restored_page(app: web.Application, key: str) -> str:
+    """Where to show a restored object; an agent's SIP account is applied to Asterisk."""
+    if key.startswith("agent/"):
+        return "/admin/agents?ok=" + ("restored" if await admin_agents.apply_live(app)
+                                      else "pending")
+    if "/sector/" in key:
+        return "/admin/settori?ok=ripristinato"
+    return f"/admin/services/{key.split('/', 1)[0]}?ok=restored"
