@@ -22,7 +22,7 @@ from ari_app.sanitize import clean_caller_name
 from centralino.agents import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, sip_ha1
 from centralino.render import AGENT_USERNAME, RESERVED_USERNAMES
 from centralino.web import audit
-from centralino.web.validation import Refused, clean_skill
+from centralino.web.validation import NotFound, Refused, clean_skill
 from models import AGENT_PROFILES, Agent, AgentSkill, OfficeLine, Service
 
 MAX_SKILLS = 20
@@ -87,7 +87,7 @@ def agent_state(agent: Agent) -> dict[str, Any]:
             "enabled": agent.enabled, "deleted": agent.deleted_at is not None}
 
 
-class UnknownAgent(Refused):
+class UnknownAgent(NotFound):
     """No such agent (or a deleted one, for changes other than restore): a 404 for the API."""
 
 

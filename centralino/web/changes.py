@@ -24,7 +24,7 @@ from centralino import prompts
 from centralino.errors import CentralinoError
 from centralino.services import parse_until
 from centralino.web import agent_changes, audit, menu_changes, sector_changes
-from centralino.web.validation import Refused, clean_text, parse_day
+from centralino.web.validation import NotFound, Refused, clean_text, parse_day
 from models import SERVICE_MODES, AuditEntry, Notice, Prompt, Service
 from models.service import PROMPT_KINDS
 
@@ -47,13 +47,13 @@ def mp3_supported() -> bool:
 async def _service(session: AsyncSession, slug: str) -> Service:
     service = await session.scalar(select(Service).where(Service.slug == slug[:64]))
     if service is None:
-        raise Refused("Servizio inesistente.")
+        raise NotFound("Servizio inesistente.")
     return service
 
 
 async def _prompt(session: AsyncSession, service: Service, kind: str) -> Prompt:
     if kind not in PROMPT_KINDS:
-        raise Refused("Tipo di messaggio inesistente.")
+        raise NotFound("Tipo di messaggio inesistente.")
     prompt = await session.scalar(select(Prompt).where(Prompt.service_id == service.id,
                                                        Prompt.kind == kind))
     if prompt is None:
@@ -195,7 +195,7 @@ async def save_notice(sessions: async_sessionmaker, sounds_dir: Path, actor: str
             notice = await session.scalar(select(Notice).where(
                 Notice.id == notice_id, Notice.service_id == service.id))
             if notice is None:
-                raise Refused("Avviso inesistente.")
+                raise NotFound("Avviso inesistente.")
             before = _notice_state(notice)
         name = prompts.sound_name(service.slug, f"notice{notice.id}", text)
         await _record(sounds_dir, name, text)
@@ -214,7 +214,7 @@ async def delete_notice(sessions: async_sessionmaker, actor: str, slug: str,
         notice = await session.scalar(select(Notice).where(
             Notice.id == notice_id, Notice.service_id == service.id))
         if notice is None:
-            raise Refused("Avviso inesistente.")
+            raise NotFound("Avviso inesistente.")
         audit.record(session, actor, "notice.delete", "notice", f"{service.slug}/{notice.id}",
                      _notice_state(notice), None)
         await session.delete(notice)

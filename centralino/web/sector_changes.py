@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from centralino import forwards
 from centralino.web import audit
-from centralino.web.validation import Refused, clean_label
+from centralino.web.validation import NotFound, Refused, clean_label
 from models import Service, ServiceSector
 
 MAX_NAME_LENGTH = 64
 MAX_ACTIVE_SECTORS = 50
 
 
-class UnknownSector(Refused):
+class UnknownSector(NotFound):
     """No such sector (or service): a 404."""
 
 
