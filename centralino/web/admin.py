@@ -14,9 +14,9 @@ from sqlalchemy.orm import selectinload
 from centralino.web import admin_agents, audit, changes, menu_changes
 from centralino.web.access import requires
 from centralino.web.context import web_context
-from centralino.web.pages import error_page, render, see_other
+from centralino.web.pages import apply_change, error_page, render, see_other
 from centralino.web.sessions import IDENTITY
-from centralino.web.validation import NotFound, Refused, is_sound_name
+from centralino.web.validation import Refused, is_sound_name
 from models import Menu, Notice, Service
 from models.service import PROMPT_KINDS
 
@@ -82,13 +82,9 @@ def _sounds_dir(request: web.Request) -> Path:
 async def _apply(request: web.Request,
                  change: Callable[[], Awaitable[object]]) -> web.Response:
     slug = request.match_info["slug"]
-    try:
-        await change()
-    except NotFound as exc:
-        return error_page(request, 404, str(exc))
-    except Refused as exc:
-        return await _service_page(request, slug, status=400, error=str(exc))
-    return see_other(f"/admin/services/{slug}?ok=saved")
+    return await apply_change(
+        request, change, lambda error: _service_page(request, slug, status=400, error=error),
+        f"/admin/services/{slug}?ok=saved")
 
 
 @requires("admin")

@@ -23,7 +23,7 @@ from centralino.live_config import apply_configuration, config_target
 from centralino.web import agent_changes
 from centralino.web.access import Handler, requires
 from centralino.web.context import WEB, web_context
-from centralino.web.pages import error_page, render, see_other
+from centralino.web.pages import apply_change, render, see_other
 from centralino.web.sessions import IDENTITY
 from centralino.web.validation import Refused
 from models import Agent, Service
@@ -120,13 +120,10 @@ async def agent_change(request: web.Request) -> web.Response:
 
 async def _lifecycle(request: web.Request, change: Callable[[], Awaitable[None]],
                      done: str) -> web.Response:
-    try:
-        await change()
-    except agent_changes.UnknownAgent as exc:
-        return error_page(request, 404, str(exc))
-    except Refused as exc:
-        return await _page(request, 400, str(exc))
-    return see_other(f"/admin/agents?ok={done if await apply_live(request.app) else 'pending'}")
+    async def applied() -> str:
+        return f"/admin/agents?ok={done if await apply_live(request.app) else 'pending'}"
+    return await apply_change(request, change, lambda error: _page(request, 400, error),
+                              applied)
 
 
 @requires("admin")

@@ -15,9 +15,8 @@ from sqlalchemy import select
 from centralino.web import sector_changes
 from centralino.web.access import Handler, requires
 from centralino.web.context import web_context
-from centralino.web.pages import error_page, render, see_other
+from centralino.web.pages import apply_change, error_page, render
 from centralino.web.sessions import IDENTITY
-from centralino.web.validation import Refused
 from models import Service
 
 MESSAGES = {"salvata": "Casella salvata.", "aggiunto": "Settore aggiunto: la scrivania lo "
@@ -44,13 +43,8 @@ def _sector_id(request: web.Request) -> int | None:
 
 async def _apply(request: web.Request, change: Callable[[], Awaitable[object]],
                  done: str) -> web.Response:
-    try:
-        await change()
-    except sector_changes.UnknownSector as exc:
-        return error_page(request, 404, str(exc))
-    except Refused as exc:
-        return await _page(request, 400, str(exc))
-    return see_other(f"/admin/settori?ok={done}")
+    return await apply_change(request, change, lambda error: _page(request, 400, error),
+                              f"/admin/settori?ok={done}")
 
 
 def _field(form: object, name: str) -> str:

@@ -60,6 +60,17 @@ async def _press(plane: Plane, carrier: SipUA, caller: str, digit: str):
     return call
 
 
+async def _create_agent(admin_page: Browser, username: str, service: str) -> None:
+    """An agent created in the admin page, applied to Asterisk at once."""
+    await admin_page.get("/admin/agents")
+    response = await admin_page.post("/admin/agents", {
+        "username": username, "password": SIP_PASSWORD, "password2": SIP_PASSWORD,
+        "display_name": "Agente Pagina", "profile": "junior", "skills": "cps",
+        "services": service})
+    assert response.status == 303, await response.text()
+    assert response.headers["Location"] == "/admin/agents?ok=added"  # Asterisk reloaded
+
+
 async def test_adm2_given_option_changed_in_admin_page_then_next_call_follows_new_choice(
         plane: Plane, carrier: SipUA, admin_page: Browser):
     option = await _option(plane, "1")
@@ -99,13 +110,7 @@ async def test_adm2_given_agent_created_in_admin_page_then_softphone_registers_a
         plane: Plane, admin_page: Browser, asterisk: Sandbox, database_url: str):
     username = f"adm2.{database_url.split(':', 1)[0][:6]}"  # one per database run
     pid = asterisk.read_pid()
-    await admin_page.get("/admin/agents")
-    response = await admin_page.post("/admin/agents", {
-        "username": username, "password": SIP_PASSWORD, "password2": SIP_PASSWORD,
-        "display_name": "Agente Pagina", "profile": "junior", "skills": "cps",
-        "services": "trentino-digitale"})
-    assert response.status == 303, await response.text()
-    assert response.headers["Location"] == "/admin/agents?ok=added"  # Asterisk reloaded
+    await _create_agent(admin_page, username, "trentino-digitale")
     registrar = f"sip:{plane.settings.bind_address}:{plane.settings.sip_port}"
     async with SipUA.start() as phone:
         registration = await phone.register(username, SIP_PASSWORD, registrar)
@@ -120,12 +125,7 @@ async def test_adm2_given_agent_created_in_admin_page_then_softphone_registers_a
 async def test_adm3_given_agent_disabled_in_admin_page_then_register_refused_never_rung_and_back_when_enabled(  # noqa: E501
         plane: Plane, admin_page: Browser, carrier: SipUA, database_url: str):
     username = f"adm3.{database_url.split(':', 1)[0][:6]}"
-    await admin_page.get("/admin/agents")
-    created = await admin_page.post("/admin/agents", {
-        "username": username, "password": SIP_PASSWORD, "password2": SIP_PASSWORD,
-        "display_name": "Agente Disattivato", "profile": "junior", "skills": "",
-        "services": "agenzia-lavoro"})
-    assert created.status == 303, await created.text()
+    await _create_agent(admin_page, username, "agenzia-lavoro")
     registrar = f"sip:{plane.settings.bind_address}:{plane.settings.sip_port}"
     try:
         async with SipUA.start() as phone:
