@@ -118,6 +118,7 @@ async def test_api_given_agent_lifecycle_then_never_a_digest_and_restorable(
     back = await (await api_client.get("/api/v1/agents/api.lia", headers=AUTH)).json()
     assert back["enabled"] and not back["deleted"]
     assert deleted["action"] == "agent.delete"
+    assert (await api_client.delete("/api/v1/agents/api.lia", headers=AUTH)).status == 200
 
 
 AGENT_REFUSED = [
