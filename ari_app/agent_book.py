@@ -119,9 +119,11 @@ class AgentBook:
         """Every agent who answers this service, whatever their state."""
         async def fetch() -> list[AgentSnapshot]:
             async with self._sessions() as session:
+                # A disabled (or deleted) agent has no phone to ring.
                 return await _snapshots(session, _AGENTS.c.id.in_(
                     select(agent_services.c.agent_id)
-                    .where(agent_services.c.service_id == service_id)))
+                    .where(agent_services.c.service_id == service_id))
+                    & _AGENTS.c.enabled.is_(True))
 
         return await self._read(("of_service", service_id), fetch)
 

@@ -60,8 +60,8 @@ async def sectors_of(session: AsyncSession, service_id: int | None) -> list[str]
     if service_id is None:
         return list(GENERIC_SECTORS)
     names = list(await session.scalars(select(ServiceSector.name).where(
-        ServiceSector.service_id == service_id).order_by(ServiceSector.position,
-                                                         ServiceSector.name)))
+        ServiceSector.service_id == service_id, ServiceSector.retired_at.is_(None))
+        .order_by(ServiceSector.position, ServiceSector.name)))
     return names or list(GENERIC_SECTORS)
 
 
@@ -98,7 +98,9 @@ async def register_contact(sessions: async_sessionmaker, call_id: str, classific
         call = await session.get(Call, call_id[:64])
         if call is None:
             raise UnknownCall(call_id)
-        if classification not in await sectors_of(session, call.service_id):
+        # A call already classified under a sector retired since may keep it.
+        if classification not in await sectors_of(session, call.service_id) \
+                and classification != call.classification:
             raise DeskError("scegliere una classificazione fra i settori del servizio")
         before = _registration(call)
     await record_resolution(sessions, call_id, resolution, notes)

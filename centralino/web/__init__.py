@@ -17,6 +17,7 @@ from centralino.web import (
     admin,
     admin_agents,
     admin_menus,
+    admin_sectors,
     desk,
     desk_forward,
     views,
@@ -64,6 +65,7 @@ def add_web(app: web.Application, sessions: async_sessionmaker, sounds_dir: Path
         *admin_menus.ROUTES,
         *admin_agents.ROUTES,
         *desk_forward.ROUTES,
+        *admin_sectors.ROUTES,
     ]
     for method, path, handler in routes:
         _route(app, method, path, handler)

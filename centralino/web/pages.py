@@ -7,6 +7,7 @@ later without touching a template.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from centralino.web.context import web_context
 from centralino.web.sessions import IDENTITY
+from centralino.web.validation import NotFound, Refused
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -49,3 +51,17 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
 def see_other(location: str) -> web.Response:
     """Redirect after a POST, so reloading the page does not send the form again."""
     return web.Response(status=303, headers={"Location": location})
+
+
+async def apply_change(request: web.Request, change: Callable[[], Awaitable[object]],
+                       refused: Callable[[str], Awaitable[web.Response]],
+                       done: str | Callable[[], Awaitable[str]]) -> web.Response:
+    """Run an admin change: 404 for an unknown object, the page again with the reason for
+    refused input (``refused``), else a redirect to ``done`` (computed after the change)."""
+    try:
+        await change()
+    except NotFound as exc:
+        return error_page(request, 404, str(exc))
+    except Refused as exc:
+        return await refused(str(exc))
+    return see_other(done if isinstance(done, str) else await done())

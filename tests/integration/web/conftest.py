@@ -17,9 +17,11 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from centralino import api
 from centralino.config import Settings
 from centralino.runtime import prepare_database
 from centralino.web import MAX_BODY_BYTES, add_web
+from centralino.web.api_v1 import add_api_v1
 from centralino.web.auth import add_user
 
 PASSWORD = "una-password-lunga-1"
@@ -87,3 +89,18 @@ async def login_as(browser: Browser, web_db: WebDb, username: str, role: str) ->
     assert response.status == 303, await response.text()
     await browser.get("/")  # the session's CSRF token
     return browser
+
+
+API_TOKEN = "token-di-prova-per-le-api"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@pytest.fixture
+async def api_client(web_db: WebDb) -> AsyncIterator[TestClient]:
+    """The JSON API behind its bearer token, on the web interface's test server."""
+    app = make_app(web_db)
+    app[api.TOKEN] = API_TOKEN
+    app.middlewares.insert(0, api.require_token)
+    add_api_v1(app)
+    async with TestClient(TestServer(app)) as client:
+        yield client
