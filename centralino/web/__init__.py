@@ -67,3 +67,4 @@ def add_web(app: web.Application, sessions: async_sessionmaker, sounds_dir: Path
     ]
     for method, path, handler in routes:
         _route(app, method, path, handler)
+    wallboard.setup(app)
