@@ -29,6 +29,7 @@ from centralino.web.access import requires
 from centralino.web.context import web_context
 from centralino.web.pages import error_page, render, see_other
 from centralino.web.sessions import IDENTITY
+from centralino.web.wallboard import clock_of
 from models import Service
 
 log = logging.getLogger(__name__)
@@ -138,13 +139,20 @@ async def _page(request: web.Request, agent_id: int, status: int = 200,
     info = await _status(request, agent_id)
     if info is None:
         return _no_agent(request)
-    voicemails, abandoned = await desk.worklist(web_context(request).sessions, agent_id)
+    # ?filtro=chiusura: only what arrived while the service was closed, to its last opening.
+    closed_filter = request.query.get("filtro") == "chiusura"
+    now = clock_of(request.app)()
+    voicemails, abandoned = await desk.worklist(web_context(request).sessions, agent_id,
+                                                closed_until=now if closed_filter else None)
+    closures = await desk.closed_hours(web_context(request).sessions, agent_id, now) \
+        if closed_filter else []
     unsent = await forwards.unsent(web_context(request).sessions, agent_id)
     message = DONE_MESSAGES.get(request.query.get("ok", ""))
     return render(request, "desk.html", status=status, desk=info, error=error,
                   message=None if error else message, voicemails=voicemails,
                   abandoned=abandoned, unsent=unsent, local=_local, reasons=VOICEMAIL_REASONS,
                   resolution_labels=RESOLUTION_LABELS, typed_notes=notes,
+                  closed_filter=closed_filter, closures=closures,
                   out_of_hours=sum(v.reason == "out_of_hours" for v in voicemails))
 
 

@@ -45,7 +45,7 @@ from models import Agent, Queue, Service, agent_services
 log = logging.getLogger(__name__)
 
 ROLES = ("supervisor", "admin")
-#: The wallboard's clock when no control plane is attached (tests fix it here).
+#: The web pages' clock when no control plane is attached (tests fix it here).
 CLOCK: web.AppKey[Clock] = web.AppKey("wallboard_clock")
 #: How often an open WebSocket checks that its session still exists (logout, expiry).
 SESSION_CHECK_SECONDS = 15.0
@@ -53,7 +53,8 @@ SCRIPT = Path(__file__).parent / "templates" / "wallboard.js"
 DEFAULT_ZONE = "Europe/Rome"
 
 
-def _clock(app: web.Application) -> Clock:
+def clock_of(app: web.Application) -> Clock:
+    """The control plane's clock (tests shift it), else :data:`CLOCK`, else real time."""
     if CLOCK in app:
         return app[CLOCK]
     plane = app.get(PLANE)
@@ -90,7 +91,7 @@ def waiting_callers(app: web.Application) -> list[WaitingCaller]:
 
 async def current_board(app: web.Application) -> Wallboard:
     queues, agents = await read_desks(app[WEB].sessions)
-    return build_wallboard(queues, agents, waiting_callers(app), _clock(app)())
+    return build_wallboard(queues, agents, waiting_callers(app), clock_of(app)())
 
 
 # -- the shared feed ----------------------------------------------------------------
@@ -99,7 +100,7 @@ def setup(app: web.Application) -> None:
     """One feed per application; it hears of calls ending from the control plane's writes."""
     app[FEED] = WallboardFeed(lambda: current_board(app),
                               SlaReader(app[WEB].sessions, ZoneInfo(_zone(app))),
-                              lambda: _clock(app)())
+                              lambda: clock_of(app)())
 
     async def feed_context(app: web.Application) -> AsyncIterator[None]:
         plane = app.get(PLANE)

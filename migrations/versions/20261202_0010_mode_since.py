@@ -1,0 +1,29 @@
+"""when a service's mode last changed (services.mode_since), for the desk's look back
+
+Revision ID: 0010
+Revises: 0006
+Create Date: 2026-12-02 04:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import models.base
+
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # A plain ADD COLUMN (SQLite too): no table copy, so the config_version triggers stay.
+    op.add_column("services", sa.Column("mode_since", models.base.UtcDateTime(timezone=True),
+                                        nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("services") as batch:
+        batch.drop_column("mode_since")
