@@ -27,7 +27,8 @@ from centralino.api import PLANE
 from centralino.resolution import ResolutionError, ResolutionRefused, UnknownCall
 from centralino.web.access import requires
 from centralino.web.context import web_context
-from centralino.web.pages import error_page, render, see_other
+from centralino.web.i18n import translate
+from centralino.web.pages import error_page, render, request_language, see_other
 from centralino.web.sessions import IDENTITY
 from centralino.web.wallboard import clock_of
 from models import Service
@@ -170,6 +171,7 @@ async def desk_status(request: web.Request) -> web.Response:
     info = await _status(request, agent_id) if agent_id is not None else None
     if info is None:
         return web.json_response({"error": "utente non collegato a un operatore"}, status=403)
+    info["state_label"] = translate(request_language(request), info["state_label"])
     response = web.json_response(info)
     response.headers["Cache-Control"] = "no-store"
     return response

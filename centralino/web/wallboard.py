@@ -30,7 +30,8 @@ from ari_app.clock import Clock, utc_now
 from centralino.api import PLANE, SLA_ZONE
 from centralino.web.access import requires
 from centralino.web.context import WEB, web_context
-from centralino.web.pages import error_page, render
+from centralino.web.i18n import DEFAULT_LANGUAGE, translate
+from centralino.web.pages import error_page, render, request_language
 from centralino.web.sessions import COOKIE, identify
 from centralino.web.wallboard_feed import FEED, PUSH_SECONDS, SlaReader, WallboardFeed
 from centralino.web.wallboard_snapshot import (
@@ -154,6 +155,7 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
     await socket.prepare(request)
     sessions = web_context(request).sessions
     token = request.cookies.get(COOKIE)
+    language = request_language(request)
     reader = asyncio.get_running_loop().create_task(_drain(socket), name="wallboard-reader")
     seen = None
     checked = time.monotonic()
@@ -168,7 +170,7 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
                         break
                 snapshot = await feed.next_after(seen, timeout=PUSH_SECONDS)
                 if snapshot is not None:
-                    await socket.send_json(snapshot)
+                    await socket.send_json(in_language(snapshot, language))
                     seen = snapshot
     except (ConnectionResetError, RuntimeError):
         pass  # the browser went away between two pushes
@@ -178,6 +180,14 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
             await reader
         await socket.close()
     return socket
+
+
+def in_language(snapshot: dict, language: str) -> dict:
+    """The shared snapshot with the agents' states in the socket's language (a copy)."""
+    if language == DEFAULT_LANGUAGE:
+        return snapshot
+    return {**snapshot, "agents": [{**a, "state_label": translate(language, a["state_label"])}
+                                   for a in snapshot["agents"]]}
 
 
 async def _drain(socket: web.WebSocketResponse) -> None:

@@ -40,7 +40,7 @@
     });
     if (rows.length === 0) {
       var tr = document.createElement("tr");
-      var td = cell("Nessun operatore.", false);
+      var td = cell(document.getElementById("agents").getAttribute("data-empty"), false);
       td.colSpan = 3;
       tr.appendChild(td);
       rows.push(tr);
