@@ -32,6 +32,17 @@ CALLER_GONE = "0461955002"
 CALLER_ANSWERED = "0461955003"
 
 
+async def open_wallboard(page: Page, base: str, username: str) -> None:
+    """Log in on the wallboard's page and wait for its live socket."""
+    await page.goto(f"{base}/supervisore")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base}/supervisore")
+    await expect(page.locator("#live-status")).to_have_attribute(
+        "data-connected", "1", timeout=5000)
+
+
 async def test_given_supervisor_on_wallboard_when_citizen_waits_then_one_waiting_then_zero(
         plane: Plane, carrier: SipUA, chromium: Browser):
     await add_user(plane.sessions, "wal-supervisore", "supervisor", PASSWORD)
@@ -42,14 +53,8 @@ async def test_given_supervisor_on_wallboard_when_citizen_waits_then_one_waiting
     try:
         async with team(plane.settings, plane.sessions, ["walbruna"]) as agents:
             await set_state(plane.sessions, "walbruna", "pause", "riunione")
-            await page.goto(f"{base}/supervisore")
-            await page.fill("input[name=username]", "wal-supervisore")
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(f"{base}/supervisore")
+            await open_wallboard(page, base, "wal-supervisore")
             queue = page.locator("#queue-agenzia-lavoro")
-            await expect(page.locator("#live-status")).to_have_attribute(
-                "data-connected", "1", timeout=5000)
             await expect(queue.locator("[data-field=waiting]")).to_have_text("0")
             await expect(queue.locator("[data-field=paused]")).to_have_text("1")
             await expect(page.locator("#agents tr", has_text="walbruna")).to_contain_text(
@@ -107,13 +112,7 @@ async def test_given_open_wallboard_when_calls_answered_and_abandoned_then_sla_a
         async with (abandon_threshold(plane.sessions, "agenzia-lavoro", 2),
                     team(plane.settings, plane.sessions, ["walcarla"]) as agents):
             await set_state(plane.sessions, "walcarla", "pause", "riunione")
-            await page.goto(f"{base}/supervisore")
-            await page.fill("input[name=username]", "wal-sla-live")
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(f"{base}/supervisore")
-            await expect(page.locator("#live-status")).to_have_attribute(
-                "data-connected", "1", timeout=5000)
+            await open_wallboard(page, base, "wal-sla-live")
             await page.evaluate("window.wallboardNotReloaded = true")
             answered = await number(page, f"{today} [data-field=answered]")
             abandoned = await number(page, f"{today} [data-field=abandoned]")

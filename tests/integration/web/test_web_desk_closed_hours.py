@@ -14,15 +14,13 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
 from centralino.agents import add_agent
 from centralino.services import set_mode, voicemail_worklist
 from centralino.web.auth import add_user
-from centralino.web.wallboard import CLOCK
 from models import Call, Service, ServiceWindow, Voicemail
-from tests.integration.web.conftest import PASSWORD, Browser, WebDb, make_app
+from tests.integration.web.conftest import PASSWORD, Browser, WebDb, browser_at
 
 ROME = ZoneInfo("Europe/Rome")
 NOW = datetime(2031, 6, 3, 9, 0, tzinfo=ROME)
@@ -34,10 +32,8 @@ def rome(*args: int) -> datetime:
 
 @pytest.fixture
 async def desk(web_db: WebDb) -> AsyncIterator[Browser]:
-    app = make_app(web_db)
-    app[CLOCK] = lambda: NOW
-    async with TestClient(TestServer(app)) as client:
-        yield Browser(client)
+    async with browser_at(web_db, NOW) as browser:
+        yield browser
 
 
 async def office(web_db: WebDb, opens: time = time(8), closes: time = time(17)) -> Service:

@@ -14,24 +14,20 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from centralino.sla.figures import CallFacts
 from centralino.web import wallboard, wallboard_feed
-from centralino.web.wallboard import CLOCK
 from models import Agent, Queue, Service
 from tests.integration.sla.conftest import insert_calls
-from tests.integration.web.conftest import Browser, WebDb, login_as, make_app
+from tests.integration.web.conftest import Browser, WebDb, browser_at, login_as
 
 NOW = datetime(2031, 5, 20, 10, 0, tzinfo=UTC)  # 12:00 in Rome
 
 
 @pytest.fixture
 async def wall(web_db: WebDb) -> AsyncIterator[Browser]:
-    app = make_app(web_db)
-    app[CLOCK] = lambda: NOW
-    async with TestClient(TestServer(app)) as client:
-        yield Browser(client)
+    async with browser_at(web_db, NOW) as browser:
+        yield browser
 
 
 async def own_service(web_db: WebDb) -> tuple[Service, Queue]:
