@@ -44,8 +44,10 @@ log = logging.getLogger(__name__)
 #: Queues and agents: read this often while a socket is open.
 PUSH_SECONDS = 1.0
 #: SLA tallies: read again at least this often (a resolution set from the CLI, another
-#: process's calls), and at the next tick after a call of this process changed.
+#: process's calls), and after a call of this process changed, but not more often than
+#: every :data:`SLA_MIN_SECONDS` however many calls end.
 SLA_REFRESH_SECONDS = 10.0
+SLA_MIN_SECONDS = 2.0
 #: This month before today: read again this often (late resolutions of older calls).
 BEFORE_TODAY_SECONDS = 300.0
 
@@ -159,10 +161,12 @@ class WallboardFeed:
     """
 
     def __init__(self, live: Callable[[], Any], sla: SlaReader,
-                 clock: Callable[[], datetime]):
+                 clock: Callable[[], datetime],
+                 monotonic: Callable[[], float] = time.monotonic):
         self._live = live
         self._sla = sla
         self._clock = clock
+        self._monotonic = monotonic
         self._watchers = 0
         self._watched = asyncio.Event()
         self._published = asyncio.Event()
@@ -222,9 +226,10 @@ class WallboardFeed:
     async def sla(self) -> dict[str, Any]:
         """The SLA part (cards and chart), read again if stale (the page's first render
         uses it too, so it shows the numbers the socket pushes)."""
-        now = time.monotonic()
-        if (self._sla_json is None or self._sla_stale
-                or now - self._sla_read_at >= SLA_REFRESH_SECONDS):
+        now = self._monotonic()
+        since = now - self._sla_read_at
+        if (self._sla_json is None or since >= SLA_REFRESH_SECONDS
+                or (self._sla_stale and since >= SLA_MIN_SECONDS)):
             self._sla_stale = False
             self._sla_json = (await self._sla.read(self._clock())).as_json()
             self._sla_read_at = now
