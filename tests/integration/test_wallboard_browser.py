@@ -161,3 +161,25 @@ async def test_given_open_wallboard_when_calls_answered_and_abandoned_then_sla_a
         assert (await plane.ended_record(CALLER_ANSWERED)).outcome == "answered"
     finally:
         await context.close()
+
+
+async def test_given_english_browser_then_wallboard_in_english_and_pushed_states_too(
+        plane: Plane, chromium: Browser):
+    await add_user(plane.sessions, "wal-english", "supervisor", PASSWORD)
+    port = plane.running.web_runner.addresses[0][1]
+    base = f"http://{plane.settings.bind_address}:{port}"
+    context = await chromium.new_context(locale="en-GB")
+    page = await context.new_page()
+    try:
+        async with team(plane.settings, plane.sessions, ["waldora"]):
+            await set_state(plane.sessions, "waldora", "pause", "riunione")
+            await open_wallboard(page, base, "wal-english")
+            await expect(page.locator("h1")).to_have_text("Supervisor's wallboard")
+            row = page.locator("#agents tr", has_text="waldora")
+            await expect(row).to_contain_text("Paused")
+            await set_state(plane.sessions, "waldora", "resume")
+            await expect(row).to_contain_text("Available", timeout=5000)  # from the socket
+            await expect(page.locator("#calls-chart")).to_have_attribute(
+                "aria-label", "Today's calls per half-hour")
+    finally:
+        await context.close()
