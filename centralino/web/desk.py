@@ -27,8 +27,10 @@ from centralino.api import PLANE
 from centralino.resolution import ResolutionError, ResolutionRefused, UnknownCall
 from centralino.web.access import requires
 from centralino.web.context import web_context
-from centralino.web.pages import error_page, render, see_other
+from centralino.web.i18n import translate
+from centralino.web.pages import error_page, render, request_language, see_other
 from centralino.web.sessions import IDENTITY
+from centralino.web.wallboard import clock_of
 from models import Service
 
 log = logging.getLogger(__name__)
@@ -149,7 +151,12 @@ async def _page(request: web.Request, agent_id: int, status: int = 200,
     if info is None:
         return _no_agent(request)
     sessions = web_context(request).sessions
-    voicemails, abandoned = await desk.worklist(sessions, agent_id)
+    # ?filtro=chiusura: only what arrived while the service was closed, to its last opening.
+    closed_filter = request.query.get("filtro") == "chiusura"
+    now = clock_of(request.app)()
+    voicemails, abandoned = await desk.worklist(sessions, agent_id,
+                                                closed_until=now if closed_filter else None)
+    closures = await desk.closed_hours(sessions, agent_id, now) if closed_filter else []
     unsent = await forwards.unsent(sessions, agent_id)
     message = DONE_MESSAGES.get(request.query.get("ok", ""))
     latest = callbacks.latest_by_item(await callbacks.attempts(
@@ -164,6 +171,7 @@ async def _page(request: web.Request, agent_id: int, status: int = 200,
                                                             limit=10),
                   can_call_back=plane is not None and plane.callbacks.enabled,
                   resolution_labels=RESOLUTION_LABELS, typed_notes=notes,
+                  closed_filter=closed_filter, closures=closures,
                   out_of_hours=sum(v.reason == "out_of_hours" for v in voicemails))
 
 
@@ -181,6 +189,7 @@ async def desk_status(request: web.Request) -> web.Response:
     info = await _status(request, agent_id) if agent_id is not None else None
     if info is None:
         return web.json_response({"error": "utente non collegato a un operatore"}, status=403)
+    info["state_label"] = translate(request_language(request), info["state_label"])
     response = web.json_response(info)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,17 @@ class Browser:
     async def login(self, username: str, password: str = PASSWORD) -> ClientResponse:
         await self.get("/login")
         return await self.post("/login", {"username": username, "password": password})
+
+
+@asynccontextmanager
+async def browser_at(web_db: WebDb, now: datetime) -> AsyncIterator[Browser]:
+    """A browser on a web server whose pages' clock stands still at ``now``."""
+    from centralino.web.wallboard import CLOCK
+
+    app = make_app(web_db)
+    app[CLOCK] = lambda: now
+    async with TestClient(TestServer(app)) as client:
+        yield Browser(client)
 
 
 @pytest.fixture
