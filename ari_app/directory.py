@@ -138,7 +138,8 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
     queues = {q.slug: _queue_info(q) for q in service.queues}
     by_id = {q.id: q for q in queues.values()}
     main = queues.get(service.slug) or next(iter(queues.values()), None)
-    menu = await _menu_tree(session, service.id, by_id, main)
+    sounds = {p.kind: p.sound for p in service.prompts}
+    menu = await _menu_tree(session, service.id, by_id, main, sounds)
     notices = await session.execute(
         select(Notice.sound, Notice.valid_from, Notice.valid_until, Notice.menu_option_id)
         .where(Notice.service_id == service.id, Notice.sound.is_not(None))
@@ -146,7 +147,7 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
     return ServiceInfo(
         notices=tuple((sound, start, end, option) for sound, start, end, option in notices),
         id=service.id, slug=service.slug, name=service.name, calendar=calendar,
-        sounds={p.kind: p.sound for p in service.prompts}, queues=queues, menu=menu,
+        sounds=sounds, queues=queues, menu=menu,
         hours_before_queue=service.hours_before_queue,
         abandon_threshold_seconds=service.abandon_threshold_seconds,
         not_emergency_notice=service.not_emergency_notice,
@@ -154,11 +155,13 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
 
 
 async def _menu_tree(session: AsyncSession, service_id: int, by_id: dict[int, QueueInfo],
-                     main: QueueInfo | None) -> MenuInfo | None:
+                     main: QueueInfo | None, sounds: dict[str, str | None]) -> MenuInfo | None:
     """The service's main menu with its submenus, read in two queries.
 
     A submenu is followed only once on a path and only to :data:`MAX_MENU_DEPTH`, so
-    even a table edited by hand into a loop cannot keep a caller in the menus.
+    even a table edited by hand into a loop cannot keep a caller in the menus. A
+    submenu whose prompt is not recorded yet offers nothing (its caller goes to its
+    default queue at once) rather than silence.
     """
     rows = (await session.scalars(select(Menu).where(Menu.service_id == service_id)
                                   .options(selectinload(Menu.options)))).all()
@@ -179,7 +182,7 @@ async def _menu_tree(session: AsyncSession, service_id: int, by_id: dict[int, Qu
         if default is None:
             return None
         options = {}
-        for o in row.options:
+        for o in row.options if row.parent_id is None or sounds.get(row.prompt_kind) else ():
             submenu = None
             if o.action == "submenu" and o.submenu_id in menus and o.submenu_id not in seen \
                     and len(seen) < MAX_MENU_DEPTH:
