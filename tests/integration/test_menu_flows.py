@@ -221,3 +221,48 @@ async def test_given_submenu_when_star_then_back_to_the_main_menu(
 async def found_in_plane(plane: Plane, caller: str) -> bool:
     return any(h.flow is not None and h.flow.ctx.caller_number == caller
                for h in plane.running.control_plane.active_calls)
+
+
+async def test_given_office_ringing_from_menu_when_caller_hangs_up_then_phone_stops_ringing(
+        plane: Plane, carrier: SipUA, asterisk):
+    async with apiae_menus(plane.settings, plane.sessions, sounds_of(asterisk), rings=10) as (
+            _, phone):
+        call = await in_menu(plane, carrier, "0461370009")
+        await call.send_dtmf("4")
+        ringing = await phone.wait_incoming_call(timeout=5)
+        await plane.record_in_state("0461370009", "referent_ringing")
+        await call.hangup()
+        await ringing.wait_disconnected(timeout=5)
+        record = await plane.ended_record("0461370009")
+    assert record.outcome == "hangup_before_queue" and record.hung_up_by == "caller"
+    assert record.referent == OFFICE_PHONE and record.overflow is False
+
+
+async def test_given_office_phone_switched_off_when_chosen_then_main_queue_marked_overflow(
+        plane: Plane, carrier: SipUA, menus):
+    target = config_target(plane.settings, None)
+    await add_office(plane.sessions, "0461497398", service="apiae", endpoint="ufficio-spento",
+                     password=PASSWORD, rings=2)
+    await apply_configuration(plane.settings, plane.sessions, target)
+    option = await _transfer_option(plane)
+    try:
+        await menu_changes.save_option(plane.sessions, ACTOR, "apiae", option.id, {
+            "digit": "4", "label": "Ufficio spento", "action": "transfer",
+            "transfer": "0461497398", "rings": "2"})
+        call = await in_menu(plane, carrier, "0461370010")
+        await call.send_dtmf("4")
+        record = await plane.record_in_state("0461370010", "voicemail")  # nobody logged in
+        await call.hangup()
+        record = await plane.ended_record("0461370010")
+    finally:
+        await remove_office(plane.sessions, "0461497398")
+        await apply_configuration(plane.settings, plane.sessions, target)
+    service = await plane.service("apiae")
+    assert record.overflow is True and record.referent == "ufficio-spento"
+    assert record.queue_id == service.main_queue.id and record.ivr_path == "4"
+
+
+async def _transfer_option(plane: Plane) -> MenuOption:
+    async with plane.sessions() as session:
+        return await session.scalar(select(MenuOption).where(
+            MenuOption.action == "transfer", MenuOption.transfer_number == OFFICE_NUMBER))
