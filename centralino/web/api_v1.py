@@ -141,7 +141,8 @@ OPENAPI: dict[str, Any] = {
                                     "get": _op("One service with its prompts")},
         "/api/v1/services/{slug}/prompts/{kind}": {
             "parameters": [_slug(), {"name": "kind", "in": "path", "required": True,
-                                     "schema": {"type": "string"}}],
+                                     "schema": {"type": "string"}, "description":
+                                     "welcome, menu, … or submenu<ID>: a submenu's prompt"}],
             "put": _op("Change a prompt's text; it is recorded again under a new sound name",
                        {"type": "object", "required": ["text"], "properties": {
                            "text": {"type": "string", "maxLength": 1000}}})},
