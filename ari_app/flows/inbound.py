@@ -303,14 +303,8 @@ class InboundCall(MenuSteps, TransferSteps):
         await self.kit.records.update(self.ctx.call_id, in_hours=self.in_hours)
         await self.ari.ring(self.ctx.channel_id)
         self.office_leg = f"{self.ctx.call_id}-o1"
-        self.kit.alias_channel(self.office_leg, self.ctx.channel_id)
-        timeout = ring_timeout_seconds(office.rings, self.kit.settings.ring_on_ms,
-                                       self.kit.settings.ring_off_ms)
         try:
-            await self.ari.originate(
-                self.office_leg, f"PJSIP/{office.endpoint}", app_args=f"leg,{self.ctx.call_id}",
-                caller_id=self._caller_id(), timeout=max(1, round(timeout)),
-                originator=self.ctx.channel_id)
+            await self.ring_phone(self.office_leg, office.endpoint, office.rings)
         except (AriError, AriUnavailable) as exc:
             log.warning("call %s: office phone %s unreachable (%s)", self.ctx.call_id,
                         office.endpoint, exc)
@@ -467,20 +461,14 @@ class InboundCall(MenuSteps, TransferSteps):
                                                 let_ring=False)
             return
         assert self.queue is not None
-        timeout = ring_timeout_seconds(self.queue.rings_per_agent, self.kit.settings.ring_on_ms,
-                                       self.kit.settings.ring_off_ms)
         for agent in agents:
             self._offer_seq += 1
             channel_id = f"{self.ctx.call_id}-a{self._offer_seq}"
             await self.kit.agents.offer_started(
                 self.ctx.call_id, agent.agent_id, channel_id, self.kit.clock())
             self.offers[channel_id] = Offer(agent, channel_id)
-            self.kit.alias_channel(channel_id, self.ctx.channel_id)
             try:
-                await self.ari.originate(
-                    channel_id, f"PJSIP/{agent.username}", app_args=f"leg,{self.ctx.call_id}",
-                    caller_id=self._caller_id(), timeout=max(1, round(timeout)),
-                    originator=self.ctx.channel_id)
+                await self.ring_phone(channel_id, agent.username, self.queue.rings_per_agent)
             except (AriError, AriUnavailable) as exc:
                 log.warning("call %s: cannot ring %s (%s)", self.ctx.call_id, agent.username,
                             exc)
@@ -488,6 +476,18 @@ class InboundCall(MenuSteps, TransferSteps):
 
     def _caller_id(self) -> str:
         return self.ctx.caller_number or "anonymous"
+
+    async def ring_phone(self, leg: str, endpoint: str, rings: int) -> None:
+        """Ring a phone (agent, office, referent) for ``rings`` of the Italian cadence as a
+        leg of this call, with the id ``leg`` we chose, so its events reach this call.
+
+        Raises AriError or AriUnavailable when Asterisk cannot place it."""
+        self.kit.alias_channel(leg, self.ctx.channel_id)
+        timeout = ring_timeout_seconds(rings, self.kit.settings.ring_on_ms,
+                                       self.kit.settings.ring_off_ms)
+        await self.ari.originate(leg, f"PJSIP/{endpoint}", app_args=f"leg,{self.ctx.call_id}",
+                                 caller_id=self._caller_id(), timeout=max(1, round(timeout)),
+                                 originator=self.ctx.channel_id)
 
     async def _offer_over(self, channel_id: str, result: str) -> None:
         offer = self.offers.pop(channel_id, None)

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from ari_app.directory import OptionInfo
 from ari_app.flows.menu import MenuDecision, MenuSession
-from ari_app.routing import ring_timeout_seconds
 from ari_app.transport.ari import AriError, AriUnavailable
 
 if TYPE_CHECKING:
@@ -102,16 +101,10 @@ class MenuSteps:
             await self._menu_referent_missed("its office line no longer exists")
             return
         leg = self.menu_referent_leg = f"{self.ctx.call_id}-m1"
-        self.kit.alias_channel(leg, self.ctx.channel_id)
         self._playback_id = self.ringback_id  # the caller hears Italian ringing meanwhile
         await self._safely(self.ari.play(self.ctx.channel_id, ["tone:ring"], self.ringback_id))
-        timeout = ring_timeout_seconds(option.rings, self.kit.settings.ring_on_ms,
-                                       self.kit.settings.ring_off_ms)
         try:
-            await self.ari.originate(
-                leg, f"PJSIP/{referent.endpoint}", app_args=f"leg,{self.ctx.call_id}",
-                caller_id=self._caller_id(), timeout=max(1, round(timeout)),
-                originator=self.ctx.channel_id)
+            await self.ring_phone(leg, referent.endpoint, option.rings)
         except (AriError, AriUnavailable) as exc:
             await self._menu_referent_missed(f"unreachable ({exc})")
 

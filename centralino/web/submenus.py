@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ari_app.directory import MAX_MENU_DEPTH
 from centralino.web.validation import Refused
-from models import Menu, MenuOption, Service
+from models import Menu, MenuOption, Prompt, Service
 
 SUBMENU_PROMPT = re.compile(r"submenu([1-9][0-9]{0,8})")
 
@@ -50,7 +51,13 @@ async def create(session: AsyncSession, service: Service, parent: Menu) -> Menu:
     session.add(menu)
     await session.flush()
     menu.prompt_kind = prompt_kind(menu.id)
+    await _drop_prompt(session, menu)  # a removed submenu's, if the database reused its id
     return menu
+
+
+async def _drop_prompt(session: AsyncSession, menu: Menu) -> None:
+    await session.execute(delete(Prompt).where(Prompt.service_id == menu.service_id,
+                                               Prompt.kind == prompt_kind(menu.id)))
 
 
 async def remove_empty(session: AsyncSession, menus: dict[int, Menu],
@@ -64,4 +71,5 @@ async def remove_empty(session: AsyncSession, menus: dict[int, Menu],
     if submenu is None:
         return
     await session.flush()
+    await _drop_prompt(session, submenu)
     await session.delete(submenu)

@@ -103,6 +103,17 @@ async def in_menu(plane: Plane, carrier: SipUA, caller: str):
     return call
 
 
+async def ring_office_from_menu(plane: Plane, carrier: SipUA, phone: SipUA, caller: str):
+    """A caller presses 4: the office phone rings, the record says so; both calls back."""
+    call = await in_menu(plane, carrier, caller)
+    await call.send_dtmf("4")
+    ringing = await phone.wait_incoming_call(timeout=5)
+    assert caller in ringing.remote_uri  # the office sees who is calling
+    record = await plane.record_in_state(caller, "referent_ringing")
+    assert record.referent == OFFICE_PHONE and record.ivr_path == "4"
+    return call, ringing
+
+
 async def path_reached(plane: Plane, caller: str, path: str):
     async def probe():
         record = await plane.call_record(caller_number=caller)
@@ -115,14 +126,9 @@ async def test_given_transfer_choice_when_office_answers_then_caller_and_office_
         plane: Plane, carrier: SipUA, asterisk):
     async with apiae_menus(plane.settings, plane.sessions, sounds_of(asterisk), rings=4) as (
             _, phone):
-        call = await in_menu(plane, carrier, "0461370001")
-        await call.send_dtmf("4")
-        ringing = await phone.wait_incoming_call(timeout=5)
-        assert "0461370001" in ringing.remote_uri  # the office sees who is calling
-        record = await plane.record_in_state("0461370001", "referent_ringing")
-        assert record.referent == OFFICE_PHONE and record.ivr_path == "4"
+        call, ringing = await ring_office_from_menu(plane, carrier, phone, "0461370001")
         await ringing.answer()
-        await plane.record_in_state("0461370001", "referent_connected")
+        record = await plane.record_in_state("0461370001", "referent_connected")
         bridge = await plane.running.control_plane.ari.get_bridge(f"call-{record.id}")
         assert set(bridge["channels"]) == {record.channel_id, f"{record.id}-m1"}
         await asyncio.sleep(0.5)
@@ -227,10 +233,7 @@ async def test_given_office_ringing_from_menu_when_caller_hangs_up_then_phone_st
         plane: Plane, carrier: SipUA, asterisk):
     async with apiae_menus(plane.settings, plane.sessions, sounds_of(asterisk), rings=10) as (
             _, phone):
-        call = await in_menu(plane, carrier, "0461370009")
-        await call.send_dtmf("4")
-        ringing = await phone.wait_incoming_call(timeout=5)
-        await plane.record_in_state("0461370009", "referent_ringing")
+        call, ringing = await ring_office_from_menu(plane, carrier, phone, "0461370009")
         await call.hangup()
         await ringing.wait_disconnected(timeout=5)
         record = await plane.ended_record("0461370009")

@@ -19,6 +19,7 @@ from tests.integration.test_menu_flows import (
     found_in_plane,
     in_menu,
     path_reached,
+    ring_office_from_menu,
     sounds_of,
 )
 from tests.support.sipua import SipUA
@@ -196,10 +197,7 @@ async def test_given_office_ringing_from_menu_when_control_plane_restarts_then_a
     clock = ShiftedClock(IN_HOURS)
     async with apiae_menus(settings, sessions, sounds_of(asterisk), rings=10) as (_, phone):
         async with running_plane(settings, sessions, asterisk, clock) as plane:
-            call = await in_menu(plane, carrier, "0461370008")
-            await call.send_dtmf("4")
-            ringing = await phone.wait_incoming_call(timeout=5)
-            await plane.record_in_state("0461370008", "referent_ringing")
+            call, ringing = await ring_office_from_menu(plane, carrier, phone, "0461370008")
         await asyncio.sleep(1.0)
         assert not call.disconnected and not ringing.disconnected  # the phone rings on
         async with running_plane(settings, sessions, asterisk, clock) as plane:

@@ -57,6 +57,7 @@ async def test_given_office_line_then_menu_choice_rings_it_chosen_from_the_list(
     await add_office(web_db.sessions, OFFICE, service="apiae", endpoint="ufficio-menu-web",
                      password=SIP_PASSWORD, rings=4, name="Ufficio collocamento")
     root = await _root(web_db, "apiae")
+    removed = False
     try:
         page = await (await browser.get("/admin/services/apiae")).text()
         assert f'<option value="{OFFICE}">Ufficio collocamento ({OFFICE})' in page
@@ -83,11 +84,16 @@ async def test_given_office_line_then_menu_choice_rings_it_chosen_from_the_list(
         assert (entry.before["rings"], entry.after["rings"]) == (3, 5)
         assert (await browser.post(f"/admin/audit/{entry.id}/restore")).status == 303
         assert (await _options(web_db, root.id))["7"].rings == 3
+        await remove_office(web_db.sessions, OFFICE)
+        removed = True  # the choice stays; the page says where its callers go now
+        page = await (await browser.get("/admin/services/apiae")).text()
+        assert "non esiste più" in page
     finally:
         for option in (await _options(web_db, root.id)).values():
             if option.digit == "7":
                 await browser.post(f"/admin/services/apiae/menu/options/{option.id}/delete")
-        await remove_office(web_db.sessions, OFFICE)
+        if not removed:
+            await remove_office(web_db.sessions, OFFICE)
 
 
 async def test_given_submenu_choice_then_child_menu_with_own_prompt_choices_and_limits(
@@ -174,6 +180,9 @@ async def test_given_submenu_choice_then_child_menu_with_own_prompt_choices_and_
     finally:
         await _remove_tree(browser, web_db, root.id, "8")
     assert opener.submenu_id not in await _menus(web_db, "apiae")
+    async with web_db.sessions() as session:  # a later submenu with the same id starts afresh
+        assert await session.scalar(select(Prompt).where(
+            Prompt.kind == f"submenu{opener.submenu_id}")) is None
 
 
 async def _remove_tree(browser: Browser, web_db: WebDb, menu_id: int, digit: str) -> None:
