@@ -28,7 +28,7 @@ from ari_app.flows.menu import MenuDecision, MenuSession
 from ari_app.transport.ari import AriError, AriUnavailable
 
 if TYPE_CHECKING:
-    from ari_app.flows.inbound import InboundCall
+    from ari_app.flows.inbound import InboundCall, State
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,8 @@ class MenuSteps:
             return
         await self._enter_queue(queue, None)
 
-    async def release_menu_referent(self: InboundCall, previous: Any, hung_up_by: str) -> None:
+    async def release_menu_referent(self: InboundCall, previous: State,
+                                    hung_up_by: str) -> None:
         """The call is ending: the office phone stops ringing, the bridge goes."""
         from ari_app.flows.inbound import State
 

@@ -12,6 +12,7 @@ next call.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +61,9 @@ class OptionInput:
     rings: int | None = None
 
 
-def check_option(form: dict[str, str], queue_slugs: set[str], recorded_prompts: set[str],
-                 offices: set[str] = frozenset(), depth: int = 1) -> OptionInput:
+def check_option(form: dict[str, str], queue_slugs: AbstractSet[str],
+                 recorded_prompts: AbstractSet[str], offices: AbstractSet[str] = frozenset(),
+                 depth: int = 1) -> OptionInput:
     """A choice the call flow can carry out, or Refused saying what to fix (no I/O).
 
     ``offices`` are the office lines' numbers; ``depth`` is the level of the menu the

@@ -87,7 +87,8 @@ def test_adm2_given_random_hostile_forms_then_refused_or_safe_for_asterisk_and_d
                                    ("prompt_kind", RECORDED), ("transfer", OFFICES),
                                    ("rings", {"1", "4", "10"}))}
         try:
-            checked = check_option(form, QUEUES, RECORDED, OFFICES, rng.randint(1, 5))
+            depth = rng.randint(1, 5)
+            checked = check_option(form, QUEUES, RECORDED, OFFICES, depth)
         except Refused:
             continue
         accepted += 1
@@ -97,6 +98,7 @@ def test_adm2_given_random_hostile_forms_then_refused_or_safe_for_asterisk_and_d
         assert checked.skill is None or is_slug(checked.skill)
         assert checked.queue_slug is None or checked.queue_slug in QUEUES
         assert checked.prompt_kind is None or checked.prompt_kind in RECORDED
+        assert checked.action != "submenu" or depth < MAX_MENU_DEPTH
         assert (checked.transfer_number in OFFICES and 1 <= checked.rings <= 10
                 if checked.action == "transfer" else checked.transfer_number is None)
     assert accepted > 100  # the fuzz reaches the accepting paths too
