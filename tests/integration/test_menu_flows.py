@@ -114,6 +114,14 @@ async def ring_office_from_menu(plane: Plane, carrier: SipUA, phone: SipUA, call
     return call, ringing
 
 
+async def in_submenu(plane: Plane, carrier: SipUA, caller: str):
+    """A caller presses 3 and is in the submenu: the record's path says so."""
+    call = await in_menu(plane, carrier, caller)
+    await call.send_dtmf("3")
+    await path_reached(plane, caller, "3")
+    return call
+
+
 async def path_reached(plane: Plane, caller: str, path: str):
     async def probe():
         record = await plane.call_record(caller_number=caller)
@@ -164,9 +172,7 @@ async def test_given_transfer_choice_when_office_does_not_answer_then_an_agent_t
 async def test_given_submenu_when_caller_presses_3_then_1_then_submenu_queue_and_path(
         plane: Plane, carrier: SipUA, menus):
     setup, _ = menus
-    call = await in_menu(plane, carrier, "0461370003")
-    await call.send_dtmf("3")
-    await path_reached(plane, "0461370003", "3")
+    call = await in_submenu(plane, carrier, "0461370003")
     await call.send_dtmf("1")
     record = await plane.record_in_state("0461370003", "voicemail")  # nobody logged in
     await call.hangup()
@@ -183,9 +189,7 @@ async def test_given_submenu_when_invalid_digits_then_submenus_own_default_queue
         "timeout_seconds": "5", "max_invalid": "2", "default_queue": "apiae-appuntamenti"},
         menu_id=setup.submenu_id)
     service = await plane.service("apiae")
-    call = await in_menu(plane, carrier, "0461370004")
-    await call.send_dtmf("3")
-    await path_reached(plane, "0461370004", "3")
+    call = await in_submenu(plane, carrier, "0461370004")
     await call.send_dtmf("9")
     await asyncio.sleep(0.3)
     await call.send_dtmf("9")
@@ -198,9 +202,7 @@ async def test_given_submenu_when_invalid_digits_then_submenus_own_default_queue
 
 async def test_given_submenu_when_no_choice_then_the_services_information_queue(
         plane: Plane, carrier: SipUA, menus):
-    call = await in_menu(plane, carrier, "0461370005")
-    await call.send_dtmf("3")
-    await path_reached(plane, "0461370005", "3")
+    call = await in_submenu(plane, carrier, "0461370005")
     record = await plane.record_in_state("0461370005", "voicemail")  # after the 1 s wait
     await call.hangup()
     service = await plane.service("apiae")
@@ -213,9 +215,7 @@ async def test_given_submenu_when_star_then_back_to_the_main_menu(
     await menu_changes.change_menu(plane.sessions, ACTOR, "apiae", {
         "timeout_seconds": "5", "max_invalid": "2", "default_queue": ""},
         menu_id=setup.submenu_id)
-    call = await in_menu(plane, carrier, "0461370006")
-    await call.send_dtmf("3")
-    await path_reached(plane, "0461370006", "3")
+    call = await in_submenu(plane, carrier, "0461370006")
     await call.send_dtmf("*")
     await path_reached(plane, "0461370006", "")
     await call.send_dtmf("2")  # the main menu's 2: appointments, after the notices

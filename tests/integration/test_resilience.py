@@ -17,8 +17,7 @@ from tests.integration.test_menu_flows import (
     OFFICE_PHONE,
     apiae_menus,
     found_in_plane,
-    in_menu,
-    path_reached,
+    in_submenu,
     ring_office_from_menu,
     sounds_of,
 )
@@ -176,9 +175,7 @@ async def test_given_caller_in_submenu_when_control_plane_restarts_then_choice_s
             "timeout_seconds": "6", "max_invalid": "2", "default_queue": ""},
             menu_id=setup.submenu_id)
         async with running_plane(settings, sessions, asterisk, clock) as plane:
-            call = await in_menu(plane, carrier, "0461370007")
-            await call.send_dtmf("3")
-            await path_reached(plane, "0461370007", "3")
+            call = await in_submenu(plane, carrier, "0461370007")
         await asyncio.sleep(1.0)  # nobody is listening to the caller now
         assert not call.disconnected
         async with running_plane(settings, sessions, asterisk, clock) as plane:
