@@ -450,7 +450,8 @@ class ControlPlane:
                 flow.post = handle.inbox.put_nowait
                 for leg in flow.offers:
                     self._known_as(handle, leg)
-                for leg in (flow.agent_channel, flow.office_leg, flow.referent_leg):
+                for leg in (flow.agent_channel, flow.office_leg, flow.referent_leg,
+                            flow.menu_referent_leg):
                     if leg:
                         self._known_as(handle, leg)
                 if call.channel_id not in live:
@@ -509,6 +510,7 @@ class ControlPlane:
             flow.office_leg = f"{call.id}-o1"
             if flow.state is State.OFFICE_CONNECTED:
                 flow.outcome_override = "office_answered"
+        flow.adopt_menu_referent()
         flow.in_hours = call.in_hours
         flow.queue_entered_at = call.queue_entered_at
         flow.ivr_path = [p for p in call.ivr_path.split(">") if p]

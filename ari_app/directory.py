@@ -21,6 +21,8 @@ from ari_app.outage import LastGood, WriteBehind
 from models import Closure, ConfigVersion, Menu, Notice, OfficeLine, Queue, Service
 
 T = TypeVar("T")
+#: Menus nest at most this deep (the main menu is level 1); the admin pages refuse more.
+MAX_MENU_DEPTH = 4
 _VERSION = select(ConfigVersion.version).where(ConfigVersion.id == 1)
 
 
@@ -38,6 +40,15 @@ class QueueInfo:
 
 
 @dataclass(frozen=True)
+class ReferentInfo:
+    """An office phone a menu choice rings (see :class:`models.OfficeLine`)."""
+
+    number: str
+    endpoint: str
+    name: str
+
+
+@dataclass(frozen=True)
 class OptionInfo:
     digit: str
     label: str
@@ -47,6 +58,11 @@ class OptionInfo:
     prompt_kind: str | None = None
     transfer_number: str | None = None
     option_id: int | None = None
+    #: For "transfer": the office phone, None if its office line is gone.
+    referent: ReferentInfo | None = None
+    rings: int = 4
+    #: For "submenu": the menu it opens, None if missing or past the depth limit.
+    submenu: MenuInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +70,10 @@ class MenuInfo:
     prompt_kind: str
     timeout_seconds: int
     max_invalid: int
+    #: No choice, or too many wrong ones: the menu's own queue, else the service's main one.
     default_queue: QueueInfo
     options: dict[str, OptionInfo]
+    menu_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,26 +143,9 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
     calendar = await service_calendar(session, service)
     queues = {q.slug: _queue_info(q) for q in service.queues}
     by_id = {q.id: q for q in queues.values()}
-    menu_row = await session.scalar(
-        select(Menu).where(Menu.service_id == service.id, Menu.parent_id.is_(None))
-        .options(selectinload(Menu.options)))
-    menu = None
-    if menu_row is not None:
-        default = by_id.get(menu_row.default_queue_id or -1)
-        main = queues.get(service.slug) or next(iter(queues.values()), None)
-        if default or main:
-            menu = MenuInfo(
-                prompt_kind=menu_row.prompt_kind,
-                timeout_seconds=menu_row.timeout_seconds,
-                max_invalid=menu_row.max_invalid,
-                default_queue=default or main,  # type: ignore[arg-type]
-                options={o.digit: OptionInfo(
-                    digit=o.digit, label=o.label, action=o.action,
-                    queue=by_id.get(o.queue_id or -1), skill=o.skill,
-                    prompt_kind=o.prompt_kind, transfer_number=o.transfer_number,
-                    option_id=o.id,
-                ) for o in menu_row.options},
-            )
+    main = queues.get(service.slug) or next(iter(queues.values()), None)
+    sounds = {p.kind: p.sound for p in service.prompts}
+    menu = await _menu_tree(session, service.id, by_id, main, sounds)
     notices = await session.execute(
         select(Notice.sound, Notice.valid_from, Notice.valid_until, Notice.menu_option_id)
         .where(Notice.service_id == service.id, Notice.sound.is_not(None))
@@ -152,11 +153,57 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
     return ServiceInfo(
         notices=tuple((sound, start, end, option) for sound, start, end, option in notices),
         id=service.id, slug=service.slug, name=service.name, calendar=calendar,
-        sounds={p.kind: p.sound for p in service.prompts}, queues=queues, menu=menu,
+        sounds=sounds, queues=queues, menu=menu,
         hours_before_queue=service.hours_before_queue,
         abandon_threshold_seconds=service.abandon_threshold_seconds,
         not_emergency_notice=service.not_emergency_notice,
     )
+
+
+async def _menu_tree(session: AsyncSession, service_id: int, by_id: dict[int, QueueInfo],
+                     main: QueueInfo | None, sounds: dict[str, str | None]) -> MenuInfo | None:
+    """The service's main menu with its submenus, read in two queries.
+
+    A submenu is followed only once on a path and only to :data:`MAX_MENU_DEPTH`, so
+    even a table edited by hand into a loop cannot keep a caller in the menus. A
+    submenu whose prompt is not recorded yet offers nothing (its caller goes to its
+    default queue at once) rather than silence.
+    """
+    rows = (await session.scalars(select(Menu).where(Menu.service_id == service_id)
+                                  .options(selectinload(Menu.options)))).all()
+    menus = {m.id: m for m in rows}
+    root = next((m for m in rows if m.parent_id is None), None)
+    if root is None:
+        return None
+    numbers = {o.transfer_number for m in rows for o in m.options
+               if o.action == "transfer" and o.transfer_number}
+    referents: dict[str, ReferentInfo] = {}
+    if numbers:
+        for line in await session.scalars(select(OfficeLine).where(
+                OfficeLine.number.in_(numbers))):
+            referents[line.number] = ReferentInfo(line.number, line.endpoint, line.name)
+
+    def build(row: Menu, seen: tuple[int, ...]) -> MenuInfo | None:
+        default = by_id.get(row.default_queue_id or -1) or main
+        if default is None:
+            return None
+        options = {}
+        for o in row.options if row.parent_id is None or sounds.get(row.prompt_kind) else ():
+            submenu = None
+            if o.action == "submenu" and o.submenu_id in menus and o.submenu_id not in seen \
+                    and len(seen) < MAX_MENU_DEPTH:
+                submenu = build(menus[o.submenu_id], (*seen, o.submenu_id))
+            options[o.digit] = OptionInfo(
+                digit=o.digit, label=o.label, action=o.action,
+                queue=by_id.get(o.queue_id or -1), skill=o.skill, prompt_kind=o.prompt_kind,
+                transfer_number=o.transfer_number, option_id=o.id,
+                referent=referents.get(o.transfer_number or ""), rings=o.rings or 4,
+                submenu=submenu)
+        return MenuInfo(prompt_kind=row.prompt_kind, timeout_seconds=row.timeout_seconds,
+                        max_invalid=row.max_invalid, default_queue=default, options=options,
+                        menu_id=row.id)
+
+    return build(root, (root.id,))
 
 
 @dataclass(frozen=True)

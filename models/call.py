@@ -16,7 +16,7 @@ CALL_OUTCOMES = (
     "voicemail",         # caller left a message
     "ivr_only",          # served by the IVR alone (e.g. APIAE option 1)
     "out_of_hours",      # arrived outside the service window
-    "office_answered",   # an office line answered before overflowing
+    "office_answered",   # an office phone answered: its own line, or a menu's transfer
     "hangup_before_queue",  # caller hung up during welcome or menu
     "failed",            # the PBX could not handle it (fallback taken)
 )
@@ -54,6 +54,8 @@ class Call(Base):
     #: Digits chosen in the IVR, in order, e.g. "2" or "1>3".
     ivr_path: Mapped[str] = mapped_column(String(64), default="")
     topic: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The office phone (SIP account) a menu choice rang for this call, answered or not.
+    referent: Mapped[str | None] = mapped_column(String(32), nullable=True)
     in_hours: Mapped[bool | None] = mapped_column(nullable=True)
     #: Where the call flow stands (see ari_app.flows); a restarted process resumes from it.
     flow_state: Mapped[str] = mapped_column(String(24), default="arrived")

@@ -208,7 +208,12 @@ class MenuOption(Base):
     skill: Mapped[str | None] = mapped_column(String(64), nullable=True)
     #: For action "message": the service's prompt to play, then goodbye.
     prompt_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: For action "transfer": the number of the office line whose phone rings (an
+    #: internal destination chosen from the office lines, never dialled out).
     transfer_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: For action "transfer": rings before the caller goes on to the service's queue.
+    rings: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: For action "submenu": the menu it opens (a child of this option's menu).
     submenu_id: Mapped[int | None] = mapped_column(
         ForeignKey("menus.id", ondelete="CASCADE"), nullable=True
     )

@@ -3,7 +3,8 @@
 ::
 
     arrived ─▶ welcome ─▶ menu ──digit──▶ message ─▶ (goodbye) ended      ivr_only
-       │          │         │  └─────────▶ notices ─▶ queued
+       │          │         │  ├─────────▶ notices ─▶ queued
+       │          │         │  └─▶ submenu, referent_ringing ...        (menu_steps.py)
        │          │         └─timeout / invalid twice─▶ queued
        │          └─(no menu)─▶ hours ─▶ queued          (Motorizzazione)
        │                                   queued ─agent answers─▶ connected ─▶ ended
@@ -36,6 +37,7 @@ from ari_app.directory import (
     ServiceInfo,
 )
 from ari_app.flows.menu import MenuSession
+from ari_app.flows.menu_steps import MenuSteps
 from ari_app.flows.transfer import TransferSteps
 from ari_app.hours import is_open
 from ari_app.queueing.dispatcher import Dispatcher, Waiting
@@ -64,6 +66,8 @@ class State(StrEnum):
     WELCOME = "welcome"
     HOURS = "hours"
     MENU = "menu"
+    REFERENT_RINGING = "referent_ringing"
+    REFERENT_CONNECTED = "referent_connected"
     MESSAGE = "message"
     NOTICES = "notices"
     QUEUED = "queued"
@@ -129,7 +133,7 @@ class Offer:
     channel_id: str
 
 
-class InboundCall(TransferSteps):
+class InboundCall(MenuSteps, TransferSteps):
     """One caller's leg under our control."""
 
     def __init__(self, ctx: CallContext, kit: Toolkit, post: Callable[[dict[str, Any]], None],
@@ -299,14 +303,8 @@ class InboundCall(TransferSteps):
         await self.kit.records.update(self.ctx.call_id, in_hours=self.in_hours)
         await self.ari.ring(self.ctx.channel_id)
         self.office_leg = f"{self.ctx.call_id}-o1"
-        self.kit.alias_channel(self.office_leg, self.ctx.channel_id)
-        timeout = ring_timeout_seconds(office.rings, self.kit.settings.ring_on_ms,
-                                       self.kit.settings.ring_off_ms)
         try:
-            await self.ari.originate(
-                self.office_leg, f"PJSIP/{office.endpoint}", app_args=f"leg,{self.ctx.call_id}",
-                caller_id=self._caller_id(), timeout=max(1, round(timeout)),
-                originator=self.ctx.channel_id)
+            await self.ring_phone(self.office_leg, office.endpoint, office.rings)
         except (AriError, AriUnavailable) as exc:
             log.warning("call %s: office phone %s unreachable (%s)", self.ctx.call_id,
                         office.endpoint, exc)
@@ -342,37 +340,7 @@ class InboundCall(TransferSteps):
         else:
             await self._enter_queue(queue, None)
 
-    # -- menu ----------------------------------------------------------------------
-    async def _offer_menu(self, invalid: bool = False) -> None:
-        assert self.menu is not None
-        media = self._media("invalid") if invalid else []
-        media += self._media(self.menu.menu.prompt_kind)
-        await self._play(media, self._arm_menu_timeout)
-
-    async def _arm_menu_timeout(self) -> None:
-        assert self.menu is not None
-        self._start_timer("menu", self.menu.menu.timeout_seconds)
-
-    async def on_dtmf(self, digit: str) -> None:
-        if self.state is not State.MENU or self.menu is None:
-            return  # digits outside the menu are ignored (e.g. while queued)
-        self._cancel_timer("menu")
-        await self._stop_playing()
-        decision = self.menu.on_digit(digit)
-        if decision.digit:
-            self.ivr_path.append(decision.digit)
-            await self.kit.records.update(self.ctx.call_id, ivr_path=">".join(self.ivr_path))
-        await self._apply_menu_decision(decision)
-
-    async def _apply_menu_decision(self, decision: Any) -> None:
-        if decision.kind == "retry":
-            await self._offer_menu(invalid=True)
-        elif decision.kind == "default":
-            assert self.menu is not None
-            await self._enter_queue(self.menu.menu.default_queue, None)
-        else:
-            await self._choose(decision.option)
-
+    # -- menu (prompts, digits, submenus: menu_steps.py) ---------------------------
     async def _choose(self, option: OptionInfo) -> None:
         if option.action == "message":
             await self._move("choose", State.MESSAGE, (State.MENU,))
@@ -387,6 +355,8 @@ class InboundCall(TransferSteps):
             self.voicemail_reason = "choice"
             await self._move("choose", State.BUSY, (State.MENU,))
             await self._play(self._media("voicemail"), self._start_voicemail)
+        elif option.action == "transfer":
+            await self._ring_menu_referent(option)
         else:
             assert self.menu is not None
             await self._enter_queue(self.menu.menu.default_queue, None)
@@ -411,7 +381,8 @@ class InboundCall(TransferSteps):
         now = self.kit.clock()
         self.queue_entered_at = now
         await self._move("enqueue", State.QUEUED, (State.WELCOME, State.HOURS, State.MENU,
-                                                     State.NOTICES, State.OFFICE_RINGING),
+                                                     State.NOTICES, State.OFFICE_RINGING,
+                                                     State.REFERENT_RINGING),
                          queue_entered_at=now, queue_id=queue.id, topic=skill)
         await self._wait_in_queue(queue.wait_limit_seconds, fresh=True)
 
@@ -490,20 +461,14 @@ class InboundCall(TransferSteps):
                                                 let_ring=False)
             return
         assert self.queue is not None
-        timeout = ring_timeout_seconds(self.queue.rings_per_agent, self.kit.settings.ring_on_ms,
-                                       self.kit.settings.ring_off_ms)
         for agent in agents:
             self._offer_seq += 1
             channel_id = f"{self.ctx.call_id}-a{self._offer_seq}"
             await self.kit.agents.offer_started(
                 self.ctx.call_id, agent.agent_id, channel_id, self.kit.clock())
             self.offers[channel_id] = Offer(agent, channel_id)
-            self.kit.alias_channel(channel_id, self.ctx.channel_id)
             try:
-                await self.ari.originate(
-                    channel_id, f"PJSIP/{agent.username}", app_args=f"leg,{self.ctx.call_id}",
-                    caller_id=self._caller_id(), timeout=max(1, round(timeout)),
-                    originator=self.ctx.channel_id)
+                await self.ring_phone(channel_id, agent.username, self.queue.rings_per_agent)
             except (AriError, AriUnavailable) as exc:
                 log.warning("call %s: cannot ring %s (%s)", self.ctx.call_id, agent.username,
                             exc)
@@ -511,6 +476,18 @@ class InboundCall(TransferSteps):
 
     def _caller_id(self) -> str:
         return self.ctx.caller_number or "anonymous"
+
+    async def ring_phone(self, leg: str, endpoint: str, rings: int) -> None:
+        """Ring a phone (agent, office, referent) for ``rings`` of the Italian cadence as a
+        leg of this call, with the id ``leg`` we chose, so its events reach this call.
+
+        Raises AriError or AriUnavailable when Asterisk cannot place it."""
+        self.kit.alias_channel(leg, self.ctx.channel_id)
+        timeout = ring_timeout_seconds(rings, self.kit.settings.ring_on_ms,
+                                       self.kit.settings.ring_off_ms)
+        await self.ari.originate(leg, f"PJSIP/{endpoint}", app_args=f"leg,{self.ctx.call_id}",
+                                 caller_id=self._caller_id(), timeout=max(1, round(timeout)),
+                                 originator=self.ctx.channel_id)
 
     async def _offer_over(self, channel_id: str, result: str) -> None:
         offer = self.offers.pop(channel_id, None)
@@ -531,6 +508,9 @@ class InboundCall(TransferSteps):
             return
         if channel_id == self.referent_leg:
             await self.referent_answered()
+            return
+        if channel_id == self.menu_referent_leg and self.state is State.REFERENT_RINGING:
+            await self.menu_referent_answered()
             return
         offer = self.offers.get(channel_id)
         if offer is None or self.state is not State.QUEUED:
@@ -569,6 +549,9 @@ class InboundCall(TransferSteps):
             return
         if channel_id == self.referent_leg:
             await self.referent_leg_gone()
+            return
+        if channel_id == self.menu_referent_leg:
+            await self.menu_referent_gone()
             return
         if channel_id == self.agent_channel and self.state is State.CONSULTING:
             await self.complete_transfer()  # the agent hung up: the caller goes on
@@ -681,7 +664,7 @@ class InboundCall(TransferSteps):
         if self.state is State.WELCOME:
             await self._after_welcome()
         elif self.state is State.MENU and self.ctx.service.menu is not None:
-            self.menu = MenuSession(self.ctx.service.menu)
+            self.resume_menu()
             await self._arm_menu_timeout()
         elif self.state in (State.HOURS, State.NOTICES):
             await self._queue_main()
@@ -722,6 +705,8 @@ class InboundCall(TransferSteps):
             elif self.state is not State.TRANSFERRED and live[self.referent_leg].get(
                     "state") == "Up":
                 await self.referent_answered()
+        elif self.state in (State.REFERENT_RINGING, State.REFERENT_CONNECTED):
+            await self.resume_menu_referent(live)
         elif self.state is State.CONNECTED:
             if self.agent_channel not in live:
                 self.hung_up_by = "agent"
@@ -823,6 +808,7 @@ class InboundCall(TransferSteps):
         if (previous in (State.OFFICE_RINGING, State.OFFICE_CONNECTED) and self.office_leg
                 and hung_up_by != "agent"):
             await self._safely(self._drop_leg(self.office_leg))
+        await self.release_menu_referent(previous, hung_up_by)
         if previous in (State.QUEUED, State.CONNECTED, State.OFFICE_CONNECTED, State.CONSULTING,
                         State.TRANSFERRING, State.TRANSFERRED):
             await self._safely(self._destroy_bridge())

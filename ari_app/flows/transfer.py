@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ari_app.routing import ring_timeout_seconds
 from ari_app.transport.ari import AriError, AriUnavailable
 
 if TYPE_CHECKING:
@@ -74,14 +73,8 @@ class TransferSteps:
     async def _ring_referent(self: InboundCall, endpoint: str) -> None:
         self._referent_seq += 1
         self.referent_leg = f"{self.ctx.call_id}-r{self._referent_seq}"
-        self.kit.alias_channel(self.referent_leg, self.ctx.channel_id)
-        timeout = ring_timeout_seconds(REFERENT_RINGS, self.kit.settings.ring_on_ms,
-                                       self.kit.settings.ring_off_ms)
         try:
-            await self.ari.originate(
-                self.referent_leg, f"PJSIP/{endpoint}", app_args=f"leg,{self.ctx.call_id}",
-                caller_id=self._caller_id(), timeout=max(1, round(timeout)),
-                originator=self.ctx.channel_id)
+            await self.ring_phone(self.referent_leg, endpoint, REFERENT_RINGS)
         except (AriError, AriUnavailable) as exc:
             log.warning("call %s: referent %s unreachable (%s)", self.ctx.call_id, endpoint,
                         exc)

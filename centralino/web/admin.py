@@ -11,13 +11,14 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ari_app.directory import MAX_MENU_DEPTH
 from centralino.web import admin_agents, audit, changes, menu_changes
 from centralino.web.access import requires
 from centralino.web.context import web_context
 from centralino.web.pages import apply_change, error_page, render, see_other
 from centralino.web.sessions import IDENTITY
 from centralino.web.validation import Refused, is_sound_name
-from models import Menu, Notice, Service
+from models import Menu, Notice, OfficeLine, Service
 from models.service import PROMPT_KINDS
 
 #: Shown first on a service's page: what every caller hears.
@@ -52,6 +53,11 @@ async def _service_page(request: web.Request, slug: str, status: int = 200,
             return error_page(request, 404, "Servizio inesistente.")
         notices = (await session.scalars(select(Notice).where(
             Notice.service_id == service.id).order_by(Notice.valid_from, Notice.id))).all()
+        menus = {m.id: m for m in await session.scalars(select(Menu).where(
+            Menu.service_id == service.id).options(selectinload(Menu.options)))}
+        offices = (await session.execute(select(OfficeLine.number, OfficeLine.name,
+                                                OfficeLine.endpoint, OfficeLine.rings)
+                                         .order_by(OfficeLine.number))).all()
     by_kind = {p.kind: p for p in service.prompts}
     kinds = [*MAIN_PROMPTS, *(k for k in PROMPT_KINDS if k in by_kind and k not in MAIN_PROMPTS)]
     until = (service.mode_until.astimezone(ZoneInfo(service.timezone)).strftime("%Y-%m-%dT%H:%M")
@@ -60,7 +66,8 @@ async def _service_page(request: web.Request, slug: str, status: int = 200,
                   prompts=by_kind, labels=PROMPT_LABELS, mode_labels=MODE_LABELS,
                   notices=notices, until=until, error=error, message=notice,
                   mp3=ctx.mp3_supported, today=date.today().isoformat(),
-                  menu_actions=menu_changes.OFFERED_ACTIONS,
+                  menu_actions=menu_changes.OFFERED_ACTIONS, menus=menus, offices=offices,
+                  max_depth=MAX_MENU_DEPTH,
                   strategies=menu_changes.STRATEGY_LABELS)
 
 

@@ -1,4 +1,4 @@
-"""Admin handlers for a service's menu (choices, timeout, invalid choices) and its queues."""
+"""Admin handlers for a service's menus (choices, submenus, timeout, invalid choices) and queues."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from centralino.web.sessions import IDENTITY
 
 FORM_FIELDS = ("digit", "label", "action", "queue", "skill", "prompt_kind", "timeout_seconds",
                "max_invalid", "strategy", "rings_per_agent", "wait_limit_seconds",
-               "wrapup_seconds", "announce_position", "announce_every_seconds")
+               "wrapup_seconds", "announce_position", "announce_every_seconds", "transfer",
+               "rings", "default_queue")
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -23,9 +24,13 @@ async def _form(request: web.Request) -> dict[str, str]:
             if isinstance(posted.get(name, ""), str)}
 
 
+def _id(request: web.Request, name: str) -> int | None:
+    raw = request.match_info.get(name, "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+
+
 def _option_id(request: web.Request) -> int | None:
-    raw = request.match_info.get("option_id", "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return _id(request, "option_id")
 
 
 @requires("admin")
@@ -34,9 +39,13 @@ async def option_save(request: web.Request) -> web.Response:
     option_id = _option_id(request)
     if "option_id" in request.match_info and option_id is None:
         return error_page(request, 404, "Scelta del menu inesistente.")
+    menu_id = _id(request, "menu_id")
+    if "menu_id" in request.match_info and menu_id is None:
+        return error_page(request, 404, "Sottomenu inesistente.")
     actor = request[IDENTITY].username
     return await _apply(request, lambda: menu_changes.save_option(
-        web_context(request).sessions, actor, request.match_info["slug"], option_id, form))
+        web_context(request).sessions, actor, request.match_info["slug"], option_id, form,
+        menu_id=menu_id))
 
 
 @requires("admin")
@@ -52,9 +61,13 @@ async def option_delete(request: web.Request) -> web.Response:
 @requires("admin")
 async def menu_save(request: web.Request) -> web.Response:
     form = await _form(request)
+    menu_id = _id(request, "menu_id")
+    if "menu_id" in request.match_info and menu_id is None:
+        return error_page(request, 404, "Sottomenu inesistente.")
     actor = request[IDENTITY].username
     return await _apply(request, lambda: menu_changes.change_menu(
-        web_context(request).sessions, actor, request.match_info["slug"], form))
+        web_context(request).sessions, actor, request.match_info["slug"], form,
+        menu_id=menu_id))
 
 
 @requires("admin")
@@ -71,5 +84,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/admin/services/{slug}/menu/options", option_save),
     ("POST", "/admin/services/{slug}/menu/options/{option_id}", option_save),
     ("POST", "/admin/services/{slug}/menu/options/{option_id}/delete", option_delete),
+    ("POST", "/admin/services/{slug}/menus/{menu_id}", menu_save),
+    ("POST", "/admin/services/{slug}/menus/{menu_id}/options", option_save),
     ("POST", "/admin/services/{slug}/queues/{queue}", queue_save),
 ]

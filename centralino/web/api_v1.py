@@ -139,7 +139,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/services", "Services with numbers and mode", list_services),
     Endpoint("GET", "/api/v1/services/{slug}", "One service with its prompts", get_service),
     Endpoint("PUT", "/api/v1/services/{slug}/prompts/{kind}",
-             "Change a prompt's text (kind: " + ", ".join(PROMPT_KINDS) + "); it is recorded "
+             "Change a prompt's text (kind: " + ", ".join(PROMPT_KINDS) + ", or submenu<ID>: a "
+             "submenu's prompt); it is recorded "
              "again under a new sound name", put_prompt,
              {"text": Field("string", True, max_length=MAX_TEXT_LENGTH)}),
     Endpoint("PUT", "/api/v1/services/{slug}/prompts/{kind}/recording",

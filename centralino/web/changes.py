@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from centralino import prompts
 from centralino.errors import CentralinoError
 from centralino.services import parse_until
-from centralino.web import agent_changes, audit, menu_changes, sector_changes
+from centralino.web import agent_changes, audit, menu_changes, sector_changes, submenus
 from centralino.web.validation import NotFound, Refused, clean_text, parse_day
-from models import SERVICE_MODES, AuditEntry, Notice, Prompt, Service
+from models import SERVICE_MODES, AuditEntry, Menu, Notice, Prompt, Service
 from models.service import PROMPT_KINDS
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -52,7 +52,9 @@ async def _service(session: AsyncSession, slug: str) -> Service:
 
 
 async def _prompt(session: AsyncSession, service: Service, kind: str) -> Prompt:
-    if kind not in PROMPT_KINDS:
+    submenu = submenus.menu_of_prompt(kind)
+    if kind not in PROMPT_KINDS and (submenu is None or await session.scalar(select(Menu.id).where(
+            Menu.id == submenu, Menu.service_id == service.id)) is None):
         raise NotFound("Tipo di messaggio inesistente.")
     prompt = await session.scalar(select(Prompt).where(Prompt.service_id == service.id,
                                                        Prompt.kind == kind))

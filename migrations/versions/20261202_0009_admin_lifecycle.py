@@ -1,7 +1,7 @@
 """admin lifecycle: agents disabled or deleted (kept for their calls), sectors retired
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 04:30:00
 """
 

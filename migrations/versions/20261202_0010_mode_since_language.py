@@ -2,7 +2,7 @@
 a web user's language (web_users.language)
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-02 04:30:00
 """
 

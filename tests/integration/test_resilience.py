@@ -10,7 +10,17 @@ from agi_scripts.server import FastAgiServer
 from agi_scripts.service_open import service_open
 from ari_app.clock import ShiftedClock
 from ari_app.directory import ServiceDirectory
+from centralino.web import menu_changes
 from tests.integration.conftest import IN_HOURS, Plane, did_uri, eventually, running_plane
+from tests.integration.test_menu_flows import (
+    ACTOR,
+    OFFICE_PHONE,
+    apiae_menus,
+    found_in_plane,
+    in_submenu,
+    ring_office_from_menu,
+    sounds_of,
+)
 from tests.support.sipua import SipUA
 
 pytestmark = pytest.mark.asterisk
@@ -154,3 +164,47 @@ async def test_given_asterisk_restarts_then_control_plane_reconnects_by_itself(
     await call.hangup()
     record = await plane.ended_record("0461000110")
     assert record.flow_state == "ended" and record.in_hours is True
+
+
+async def test_given_caller_in_submenu_when_control_plane_restarts_then_choice_still_works(
+        plane_database, asterisk, carrier: SipUA):
+    settings, sessions = plane_database
+    clock = ShiftedClock(IN_HOURS)
+    async with apiae_menus(settings, sessions, sounds_of(asterisk), rings=1) as (setup, _):
+        await menu_changes.change_menu(sessions, ACTOR, "apiae", {
+            "timeout_seconds": "6", "max_invalid": "2", "default_queue": ""},
+            menu_id=setup.submenu_id)
+        async with running_plane(settings, sessions, asterisk, clock) as plane:
+            call = await in_submenu(plane, carrier, "0461370007")
+        await asyncio.sleep(1.0)  # nobody is listening to the caller now
+        assert not call.disconnected
+        async with running_plane(settings, sessions, asterisk, clock) as plane:
+            await eventually(lambda: found_in_plane(plane, "0461370007"), 10, "the call re-adopted")
+            await call.send_dtmf("1")  # the submenu's 1, not the main menu's
+            record = await plane.record_in_state("0461370007", "voicemail")
+            await call.hangup()
+            record = await plane.ended_record("0461370007")
+    assert record.ivr_path == "3>1" and record.topic == "permessi"
+    assert record.queue_id == setup.queues["apiae-appuntamenti"]
+
+
+async def test_given_office_ringing_from_menu_when_control_plane_restarts_then_answer_bridges(
+        plane_database, asterisk, carrier: SipUA):
+    settings, sessions = plane_database
+    clock = ShiftedClock(IN_HOURS)
+    async with apiae_menus(settings, sessions, sounds_of(asterisk), rings=10) as (_, phone):
+        async with running_plane(settings, sessions, asterisk, clock) as plane:
+            call, ringing = await ring_office_from_menu(plane, carrier, phone, "0461370008")
+        await asyncio.sleep(1.0)
+        assert not call.disconnected and not ringing.disconnected  # the phone rings on
+        async with running_plane(settings, sessions, asterisk, clock) as plane:
+            await eventually(lambda: found_in_plane(plane, "0461370008"), 10, "the call re-adopted")
+            await ringing.answer()
+            record = await plane.record_in_state("0461370008", "referent_connected")
+            bridge = await plane.running.control_plane.ari.get_bridge(f"call-{record.id}")
+            assert set(bridge["channels"]) == {record.channel_id, f"{record.id}-m1"}
+            await call.hangup()
+            await ringing.wait_disconnected(timeout=5)
+            record = await plane.ended_record("0461370008")
+    assert record.outcome == "office_answered" and record.hung_up_by == "caller"
+    assert record.referent == OFFICE_PHONE

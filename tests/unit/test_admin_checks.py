@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from ari_app.directory import MAX_MENU_DEPTH
 from ari_app.sanitize import clean_caller_name, is_slug
 from centralino.render import is_agent_username
 from centralino.web.agent_changes import check_agent, check_password, check_username
@@ -15,6 +16,7 @@ from centralino.web.validation import Refused
 from models.service import ROUTING_STRATEGIES
 
 QUEUES = {"apiae", "apiae-appuntamenti"}
+OFFICES = {"0461496001", "0461496002"}
 RECORDED = {"hours", "goodbye"}
 HOSTILE = [*"abz09-_.,;:\"'`$\\{}[]()<>&|/ \t\n\r\x00\x1b*#àé📞",
            "${SHELL(id)}", "\n[globals]\n", "exten => _X.,1,System(id)", "../", "&PJSIP/x"]
@@ -39,13 +41,35 @@ def test_adm2_given_valid_choice_then_kept_as_the_flow_reads_it(form, expected):
 
 @pytest.mark.parametrize("form", [
     _option(digit="A"), _option(digit="10"), _option(action="transfer"),
-    _option(action="submenu"), _option(queue="uru"), _option(skill="Patenti"),
+    _option(action="transfer", transfer="0461999999", rings="4"),  # no such office
+    _option(action="transfer", transfer="0461496001", rings="0"),
+    _option(action="transfer", transfer="0461496001", rings="11"),
+    _option(action="transfer", transfer="0461496001", rings=""),
+    _option(action="dial"), _option(queue="uru"), _option(skill="Patenti"),
     _option(action="message", prompt_kind="thanks"),  # not recorded
     _option(action="message", prompt_kind="../etc"), _option(label=" "),
 ])
 def test_adm2_given_choice_the_flow_cannot_carry_out_then_refused(form):
     with pytest.raises(Refused):
-        check_option(form, QUEUES, RECORDED)
+        check_option(form, QUEUES, RECORDED, OFFICES)
+
+
+@pytest.mark.parametrize(("form", "depth", "expected"), [
+    (_option(action="transfer", transfer="0461496001", rings="3"), 1,
+     ("transfer", "0461496001", 3)),
+    (_option(action="transfer", transfer=" 0461496001 ", rings="10"), 3,
+     ("transfer", "0461496001", 10)),
+    (_option(action="submenu", transfer="0461496001", rings="x"), 1, ("submenu", None, None)),
+    (_option(action="submenu"), MAX_MENU_DEPTH - 1, ("submenu", None, None)),
+])
+def test_given_transfer_or_submenu_choice_then_kept_with_office_and_rings(form, depth, expected):
+    checked = check_option(form, QUEUES, RECORDED, OFFICES, depth)
+    assert (checked.action, checked.transfer_number, checked.rings) == expected
+
+
+def test_given_submenu_in_the_deepest_menu_then_refused_saying_the_limit():
+    with pytest.raises(Refused, match="Troppi livelli"):
+        check_option(_option(action="submenu"), QUEUES, RECORDED, OFFICES, MAX_MENU_DEPTH)
 
 
 def _noise(rng: random.Random, limit: int = 12) -> str:
@@ -58,11 +82,13 @@ def test_adm2_given_random_hostile_forms_then_refused_or_safe_for_asterisk_and_d
     for _ in range(5000):
         form = {name: rng.choice([_noise(rng), rng.choice(sorted(pool))])
                 for name, pool in (("digit", set(DIGITS)), ("label", {"Orari"}),
-                                   ("action", set(OFFERED_ACTIONS) | {"transfer"}),
+                                   ("action", set(OFFERED_ACTIONS) | {"dial"}),
                                    ("queue", QUEUES), ("skill", {"cps", ""}),
-                                   ("prompt_kind", RECORDED))}
+                                   ("prompt_kind", RECORDED), ("transfer", OFFICES),
+                                   ("rings", {"1", "4", "10"}))}
         try:
-            checked = check_option(form, QUEUES, RECORDED)
+            depth = rng.randint(1, 5)
+            checked = check_option(form, QUEUES, RECORDED, OFFICES, depth)
         except Refused:
             continue
         accepted += 1
@@ -72,6 +98,9 @@ def test_adm2_given_random_hostile_forms_then_refused_or_safe_for_asterisk_and_d
         assert checked.skill is None or is_slug(checked.skill)
         assert checked.queue_slug is None or checked.queue_slug in QUEUES
         assert checked.prompt_kind is None or checked.prompt_kind in RECORDED
+        assert checked.action != "submenu" or depth < MAX_MENU_DEPTH
+        assert (checked.transfer_number in OFFICES and 1 <= checked.rings <= 10
+                if checked.action == "transfer" else checked.transfer_number is None)
     assert accepted > 100  # the fuzz reaches the accepting paths too
 
 

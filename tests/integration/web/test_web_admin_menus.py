@@ -37,7 +37,7 @@ async def test_adm2_given_menu_page_when_option_moved_to_another_skill_then_audi
     await login_as(browser, web_db, "adm2-menu-skill", "admin")
     page = await (await browser.get("/admin/services/trentino-digitale")).text()
     assert "Tasto 1: Carta Provinciale dei Servizi" in page and 'name="timeout_seconds"' in page
-    assert 'value="transfer"' not in page and 'value="submenu"' not in page  # not carried out
+    assert 'value="transfer"' in page and 'value="submenu"' in page  # the flow does both
     option = (await _options(web_db, "trentino-digitale"))["1"]
     response = await browser.post(
         f"/admin/services/trentino-digitale/menu/options/{option.id}",
@@ -96,8 +96,10 @@ REFUSED_OPTIONS = [
     ({"digit": "A"}, "Tasto non valido"),
     ({"digit": "12"}, "Tasto non valido"),
     ({"digit": ""}, "Tasto non valido"),
-    ({"action": "transfer"}, "Azione non valida"),
-    ({"action": "submenu"}, "Azione non valida"),
+    ({"action": "transfer"}, "Ufficio inesistente"),
+    ({"action": "transfer", "transfer": "0461496001;PJSIP/x"}, "Ufficio inesistente"),
+    ({"action": "transfer", "transfer": "sip:ext@carrier"}, "Ufficio inesistente"),
+    ({"action": "dial"}, "Azione non valida"),
     ({"action": "queue; DROP TABLE"}, "Azione non valida"),
     ({"queue": "trentino-digitale"}, "Coda inesistente"),  # another service's queue
     ({"queue": "../apiae"}, "Coda inesistente"),
