@@ -81,8 +81,10 @@ def _voicemail_reason(call: Any) -> str:
 
 #: The ARI events the call flows act on (and the tests and benchmark observe); Asterisk
 #: drops the rest (channel variables, state changes, bridge and dial events: most of
-#: what it would send) before formatting them.
+#: what it would send) before formatting them. ``RESTResponse`` carries the answers
+#: to requests sent over the event socket: without it they would be dropped too.
 HANDLED_EVENTS = (
+    "RESTResponse",
     "StasisStart", "StasisEnd", "ChannelHangupRequest", "ChannelDestroyed",
     "ChannelDtmfReceived", "PlaybackStarted", "PlaybackContinuing", "PlaybackFinished",
     "RecordingStarted", "RecordingFinished", "RecordingFailed", "ApplicationReplaced",
@@ -138,6 +140,12 @@ class ControlPlane:
         self._recovering = asyncio.Lock()
         #: Recovery found the database away: calls are reconciled once it has caught up.
         self._reconcile_later = False
+
+    def agents_changed(self) -> None:
+        """An agent's state was changed in this process outside the call flows (feature
+        code, desktop): read the agents again and look for waiting callers now."""
+        self.agents.forget_roster()
+        self.dispatcher.kick()
 
     @property
     def active_calls(self) -> list[CallHandle]:
