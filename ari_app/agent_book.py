@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from ari_app.outage import LastGood, WriteBehind, Written, insert_if_new
 from ari_app.routing import AgentView
@@ -245,11 +245,11 @@ class AgentBook:
 
     # -- the writes themselves, inside the writer's transaction and safe to repeat -----
     @staticmethod
-    async def _set_state(session: AsyncSession, *, agent_id: int, state: str, at: datetime,
+    async def _set_state(session: AsyncConnection, *, agent_id: int, state: str, at: datetime,
                          only_if: list[str] | None) -> bool:
-        query = update(Agent).where(Agent.id == agent_id)
+        query = update(_AGENTS).where(_AGENTS.c.id == agent_id)
         if only_if is not None:
-            query = query.where(Agent.state.in_(only_if))
+            query = query.where(_AGENTS.c.state.in_(only_if))
         values: dict[str, object] = {"state": state, "state_since": at}
         if state != "paused":
             values["pause_reason"] = None
@@ -257,7 +257,7 @@ class AgentBook:
         return bool(result.rowcount)
 
     @staticmethod
-    async def _offer_started(session: AsyncSession, *, call_id: str, agent_id: int,
+    async def _offer_started(session: AsyncConnection, *, call_id: str, agent_id: int,
                              channel_id: str, at: datetime) -> None:
         inserted = await session.execute(insert_if_new(session, _OFFERS), dict(
             call_id=call_id, agent_id=agent_id, channel_id=channel_id, ring_started_at=at))
@@ -266,7 +266,7 @@ class AgentBook:
         await session.execute(_RINGING, {"agent_id_": agent_id, "at": at})
 
     @staticmethod
-    async def _offer_ended(session: AsyncSession, *, channel_id: str, at: datetime,
+    async def _offer_ended(session: AsyncConnection, *, channel_id: str, at: datetime,
                            result: str) -> None:
         await session.execute(_OFFER_ENDED, {"channel_id_": channel_id, "at": at,
                                              "result": result})

@@ -155,6 +155,8 @@ async def _metrics(request: web.Request) -> web.Response:
         "ari_requests": {"websocket": plane.ari.requests_over_websocket,
                          "http": plane.ari.requests_over_http},
         "event_loop": type(asyncio.get_running_loop()).__module__,
+        "database": {"transactions": plane.writes.transactions, "writes": plane.writes.applied,
+                     "agent_roster_reads": plane.agents.roster_reads},
         "process_cpu_seconds": round(cpu, 3),
         "calls_in_progress": len(plane.active_calls),
         "pid": os.getpid(),
