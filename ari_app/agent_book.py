@@ -58,6 +58,7 @@ class AgentSnapshot:
     last_offered_at: datetime | None
     #: The services the agent answers (ids).
     services: frozenset[int] = frozenset()
+    enabled: bool = True
 
 
 async def _snapshots(session: AsyncSession, condition: Any) -> list[AgentSnapshot]:
@@ -67,7 +68,8 @@ async def _snapshots(session: AsyncSession, condition: Any) -> list[AgentSnapsho
     round, and loading ``Agent`` would also load its services and theirs.
     """
     agents = select(_AGENTS.c.id, _AGENTS.c.username, _AGENTS.c.state, _AGENTS.c.state_since,
-                    _AGENTS.c.profile, _AGENTS.c.last_offered_at).order_by(_AGENTS.c.id)
+                    _AGENTS.c.profile, _AGENTS.c.last_offered_at,
+                    _AGENTS.c.enabled).order_by(_AGENTS.c.id)
     skills = select(_SKILLS.c.agent_id, _SKILLS.c.skill)
     services = select(agent_services.c.agent_id, agent_services.c.service_id)
     if condition is not None:
@@ -85,7 +87,8 @@ async def _snapshots(session: AsyncSession, condition: Any) -> list[AgentSnapsho
                           state_since=row.state_since, profile=row.profile,
                           skills=frozenset(skills_of.get(row.id, ())),
                           last_offered_at=row.last_offered_at,
-                          services=frozenset(services_of.get(row.id, ())))
+                          services=frozenset(services_of.get(row.id, ())),
+                          enabled=bool(row.enabled))
             for row in await session.execute(agents)]
 
 
@@ -143,7 +146,9 @@ class AgentBook:
     async def of_service(self, service_id: int) -> list[AgentSnapshot]:
         """Every agent who answers this service, whatever their state (from the roster)."""
         roster = await self.roster()
-        return [agent for agent in roster.values() if service_id in agent.services]
+        # A disabled (or deleted) agent has no phone to ring.
+        return [agent for agent in roster.values()
+                if service_id in agent.services and agent.enabled]
 
     async def roster(self) -> dict[int, AgentSnapshot]:
         """Every agent by id: read again once older than ``roster_max_age``."""

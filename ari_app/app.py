@@ -24,6 +24,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ari_app.agent_book import AgentBook
+from ari_app.callback_desk import CallbackDesk
 from ari_app.clock import Clock, utc_now
 from ari_app.directory import ServiceDirectory
 from ari_app.flows.inbound import (
@@ -137,6 +138,8 @@ class ControlPlane:
             dispatcher=self.dispatcher, clock=clock, sounds_dir=sounds_dir,
             settings=flow_settings or FlowSettings(), alias_channel=self._alias,
         )
+        #: Call-backs from the agent desktop: their legs' events go there.
+        self.callbacks = CallbackDesk(self.kit, sessions, self.writes)
         #: caller channel id → handle; agent legs are aliased to their caller's handle.
         self.calls: dict[str, CallHandle] = {}
         #: Called with every ARI event, in order (live views, tests); must not block.
@@ -192,7 +195,7 @@ class ControlPlane:
             except Exception:
                 log.exception("event observer failed")
         channel_id = channel_of(event)
-        if channel_id is None:
+        if channel_id is None or self.callbacks.dispatch(channel_id, event):
             return
         handle = self.calls.get(channel_id)
         if event.get("type") == "StasisStart" and handle is None:
@@ -483,6 +486,7 @@ class ControlPlane:
                 handle.inbox.put_nowait({"type": "Resume", "live": live,
                                          "channel": {"id": call.channel_id}})
                 log.info("call %s: re-adopted in state %s", call.id, flow.state)
+            await self.callbacks.recover(live)
             await self._free_stranded_agents(live)
             self.dispatcher.kick()
 
@@ -495,6 +499,7 @@ class ControlPlane:
             if handle.channel_id not in live:
                 handle.inbox.put_nowait({"type": "ChannelDestroyed", "cause": None,
                                          "channel": {"id": handle.channel_id}})
+        self.callbacks.catch_up(live)
         self.dispatcher.kick()
 
     async def _database_caught_up(self) -> None:
@@ -561,7 +566,7 @@ class ControlPlane:
 
     async def _free_stranded_agents(self, live: dict[str, Event]) -> None:
         """Agents marked ringing or on a call with no live leg of ours are free again."""
-        bound: set[int] = set()
+        bound: set[int] = self.callbacks.bound_agents()
         for handle in self.active_calls:
             flow = handle.flow
             if flow is None:
@@ -583,6 +588,7 @@ class ControlPlane:
     async def close(self) -> None:
         if sa_event.contains(self._engine, "commit", self._someone_committed):
             sa_event.remove(self._engine, "commit", self._someone_committed)
+        await self.callbacks.close()
         await self.dispatcher.close()
         await self.writes.close()
         if self.queue_log is not None:

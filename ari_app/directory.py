@@ -100,6 +100,21 @@ def _queue_info(queue: Queue) -> QueueInfo:
     )
 
 
+async def service_calendar(session: AsyncSession, service: Service) -> ServiceCalendar:
+    """The service's calendar: its windows (loaded with it), its closures and everyone's."""
+    closures = await session.scalars(
+        select(Closure.day).where((Closure.service_id == service.id)
+                                  | Closure.service_id.is_(None)))
+    return ServiceCalendar(
+        timezone=service.timezone,
+        windows=tuple(Window(w.weekday, w.opens, w.closes) for w in service.windows),
+        closures=frozenset(closures.all()),
+        mode=service.mode,
+        mode_until=service.mode_until,
+        mode_since=service.mode_since,
+    )
+
+
 async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
     service = await session.scalar(
         select(Service).where(condition).options(
@@ -108,16 +123,7 @@ async def _load(session: AsyncSession, condition: Any) -> ServiceInfo | None:
     )
     if service is None:
         return None
-    closures = await session.scalars(
-        select(Closure.day).where((Closure.service_id == service.id)
-                                  | Closure.service_id.is_(None)))
-    calendar = ServiceCalendar(
-        timezone=service.timezone,
-        windows=tuple(Window(w.weekday, w.opens, w.closes) for w in service.windows),
-        closures=frozenset(closures.all()),
-        mode=service.mode,
-        mode_until=service.mode_until,
-    )
+    calendar = await service_calendar(session, service)
     queues = {q.slug: _queue_info(q) for q in service.queues}
     by_id = {q.id: q for q in queues.values()}
     menu_row = await session.scalar(

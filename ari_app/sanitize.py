@@ -96,3 +96,18 @@ def printable(raw: str | None, limit: int = 200) -> str:
         return ""
     text = raw[:limit]
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+#: A number we may dial back: 3 to 20 digits after an optional '+' (E.164 has 15).
+_DIALLABLE = re.compile(r"\+?[0-9]{3,20}")
+
+
+def dialable_number(raw: str | None) -> str | None:
+    """The recorded caller number, if it can be dialled back exactly as stored; else None.
+
+    Nothing is repaired: a stored value that needs cleaning did not come from our own
+    records, and a call-back dials only what a citizen's call left there.
+    """
+    if not raw or not _DIALLABLE.fullmatch(raw):
+        return None
+    return raw

@@ -265,6 +265,9 @@ async def set_state(sessions: async_sessionmaker, username: str, action: str,
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     async with sessions() as session:
         agent = await _get(session, username, for_update=True)
+        if action == "login" and not agent.enabled:
+            raise StateRefused(f"agent {username} is disabled: an admin enables it again on "
+                               "/admin/agents")
         before = agent.state
         agent.state = next_state(username, before, action)
         agent.state_since = moment
@@ -289,8 +292,10 @@ async def set_state(sessions: async_sessionmaker, username: str, action: str,
 
 
 async def agent_accounts(sessions: async_sessionmaker) -> list[AgentAccount]:
-    """Every agent's SIP account, for rendering ``pjsip_agents.conf``."""
+    """Every enabled agent's SIP account, for rendering ``pjsip_agents.conf``: a disabled
+    or deleted agent's phone can then neither register nor be rung."""
     async with sessions() as session:
         rows = await session.execute(
-            select(Agent.username, Agent.display_name, Agent.sip_ha1).order_by(Agent.username))
+            select(Agent.username, Agent.display_name, Agent.sip_ha1)
+            .where(Agent.enabled.is_(True)).order_by(Agent.username))
         return [AgentAccount(username, display_name, ha1) for username, display_name, ha1 in rows]

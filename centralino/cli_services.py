@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 import click
@@ -78,11 +78,15 @@ def voicemail() -> None:
 @voicemail.command("list")
 @click.option("--service", "slug", help="only this service")
 @click.option("--all", "include_handled", is_flag=True, help="include handled messages")
+@click.option("--closed", "while_closed", is_flag=True,
+              help="only those left while the service was closed, up to its last opening")
 @click.pass_context
-def voicemail_list(ctx: click.Context, slug: str | None, include_handled: bool) -> None:
+def voicemail_list(ctx: click.Context, slug: str | None, include_handled: bool,
+                   while_closed: bool) -> None:
     """Messages left by callers, oldest first, with the number to call back."""
+    now = datetime.now(UTC) if while_closed else None
     items = with_database(ctx.obj["settings"], lambda sessions: ops.voicemail_worklist(
-        sessions, slug, include_handled=include_handled))
+        sessions, slug, include_handled=include_handled, closed_until=now))
     for item in items:
         flag = "call back" if item.callback_requested else ""
         click.echo(f"{item.id:5} {item.recorded_at:%Y-%m-%d %H:%M} {item.service:22} "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 from centralino.errors import ConfigError
 
 ENV_PREFIX = "CENTRALINO_"
+#: The carrier's address for call-backs: a host (name or IPv4) and an optional port.
+_OUTBOUND_URI = re.compile(r"sip:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class Settings:
     web_port: int = 8080
     #: Source addresses of the carrier's SIP trunk: only these may call DIDs.
     carrier_addresses: tuple[str, ...] = ("127.0.0.2",)
+    #: Where call-backs from the agent desktop are sent (the trunk's SIP URI, e.g.
+    #: ``sip:203.0.113.5:5060``); empty: no call-backs, the desk offers no "Richiama".
+    carrier_outbound_uri: str = ""
     #: Name of the Stasis application in ARI.
     ari_app: str = "centralino"
     #: Time zone in which office hours are decided.
@@ -161,6 +167,10 @@ def _validated(settings: Settings) -> Settings:
         except ValueError:
             raise ConfigError(f"{address!r} is not an IP address (check bind_address and "
                               "carrier_addresses)") from None
+    if settings.carrier_outbound_uri and not _OUTBOUND_URI.fullmatch(
+            settings.carrier_outbound_uri):
+        raise ConfigError("setting 'carrier_outbound_uri' must be a plain SIP URI of the "
+                          "carrier, e.g. sip:203.0.113.5:5060 (no user part, no parameters)")
     if settings.sla_export_cron:
         from apscheduler.triggers.cron import CronTrigger
 

@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ari_app.hours import ClosedStretch
 from centralino.resolution import (
     ResolutionError,
     UnknownCall,
     check_resolution,
     record_resolution,
 )
-from centralino.services import WorklistItem
+from centralino.services import WorklistItem, arrived_while_closed, closed_stretches
 from centralino.web import audit
 from models import Agent, Call, Service, ServiceSector, Voicemail, agent_services
 
@@ -60,8 +61,8 @@ async def sectors_of(session: AsyncSession, service_id: int | None) -> list[str]
     if service_id is None:
         return list(GENERIC_SECTORS)
     names = list(await session.scalars(select(ServiceSector.name).where(
-        ServiceSector.service_id == service_id).order_by(ServiceSector.position,
-                                                         ServiceSector.name)))
+        ServiceSector.service_id == service_id, ServiceSector.retired_at.is_(None))
+        .order_by(ServiceSector.position, ServiceSector.name)))
     return names or list(GENERIC_SECTORS)
 
 
@@ -98,7 +99,9 @@ async def register_contact(sessions: async_sessionmaker, call_id: str, classific
         call = await session.get(Call, call_id[:64])
         if call is None:
             raise UnknownCall(call_id)
-        if classification not in await sectors_of(session, call.service_id):
+        # A call already classified under a sector retired since may keep it.
+        if classification not in await sectors_of(session, call.service_id) \
+                and classification != call.classification:
             raise DeskError("scegliere una classificazione fra i settori del servizio")
         before = _registration(call)
     await record_resolution(sessions, call_id, resolution, notes)
@@ -126,10 +129,12 @@ def _agent_service_ids(agent_id: int):
     return select(agent_services.c.service_id).where(agent_services.c.agent_id == agent_id)
 
 
-async def worklist(sessions: async_sessionmaker, agent_id: int
+async def worklist(sessions: async_sessionmaker, agent_id: int, *,
+                   closed_until: datetime | None = None
                    ) -> tuple[list[WorklistItem], list[AbandonedItem]]:
     """Voicemails not handled and abandoned calls not called back, of the agent's services,
-    oldest first."""
+    oldest first; with ``closed_until``, only what arrived while its service was closed
+    up to its last opening (see :func:`centralino.services.voicemail_worklist`)."""
     mine = _agent_service_ids(agent_id)
     async with sessions() as session:
         voicemails = (await session.execute(
@@ -141,6 +146,15 @@ async def worklist(sessions: async_sessionmaker, agent_id: int
             .where(Call.outcome.in_(ABANDONED_OUTCOMES), Call.callback_done_at.is_(None),
                    Call.caller_number != "", Call.service_id.in_(mine))
             .order_by(Call.arrived_at))).all()
+        if closed_until is not None:
+            stretches = await closed_stretches(
+                session, {v.service_id for v, _n in voicemails} | {c.service_id
+                                                                   for c, _n in abandoned},
+                closed_until)
+            voicemails = [(v, n) for v, n in voicemails
+                          if arrived_while_closed(stretches, v.service_id, v.recorded_at)]
+            abandoned = [(c, n) for c, n in abandoned
+                         if arrived_while_closed(stretches, c.service_id, c.arrived_at)]
     return ([WorklistItem(v.id, name, v.caller_number, v.recorded_at, v.duration_seconds,
                            v.reason, v.callback_requested, v.audio_path)
              for v, name in voicemails],
@@ -148,6 +162,18 @@ async def worklist(sessions: async_sessionmaker, agent_id: int
                            int((c.ended_at - c.queue_entered_at).total_seconds())
                            if c.ended_at and c.queue_entered_at else None)
              for c, name in abandoned])
+
+
+async def closed_hours(sessions: async_sessionmaker, agent_id: int, now: datetime
+                       ) -> list[tuple[str, ClosedStretch | None]]:
+    """Per service of the agent (by name), the closure its last opening ended, or the
+    one in progress: what the desk's "arrived while closed" filter covers."""
+    async with sessions() as session:
+        names = dict((await session.execute(
+            select(Service.id, Service.name).where(Service.id.in_(_agent_service_ids(agent_id)))
+            .order_by(Service.name))).all())
+        stretches = await closed_stretches(session, names, now)
+    return [(name, stretches.get(service_id)) for service_id, name in names.items()]
 
 
 async def agent_voicemail(sessions: async_sessionmaker, agent_id: int,

@@ -154,7 +154,8 @@ async def _recipient(sessions: async_sessionmaker, service_id: int | None,
         return form.referent
     async with sessions() as session:
         sector = await session.scalar(select(ServiceSector).where(
-            ServiceSector.service_id == service_id, ServiceSector.name == form.sector))
+            ServiceSector.service_id == service_id, ServiceSector.name == form.sector,
+            ServiceSector.retired_at.is_(None)))  # a retired sector takes no more forms
     if sector is None:
         raise ForwardRefused("Settore sconosciuto per questo servizio.")
     if not sector.mailbox:

@@ -203,6 +203,7 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
             voicemail_max_silence_seconds=settings.voicemail_max_silence_seconds),
         dispatch_poll_seconds=settings.dispatch_poll_seconds,
         journal_path=settings.journal_path, queue_log_path=settings.queue_log_path)
+    plane.callbacks.enabled = bool(settings.carrier_outbound_uri)
     ami = AmiLink(settings.bind_address, settings.ami_port, creds.ami_user, creds.ami_secret,
                   on_relogin=plane.recover)
     agi = FastAgiServer()

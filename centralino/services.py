@@ -1,14 +1,19 @@
-"""Operations on services an admin runs: crisis mode, closures, the voicemail worklist."""
+"""Operations on services an admin runs: crisis mode, closures, the voicemail worklist
+(all of it, or what arrived while the service was closed, up to its last opening)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
 
+from ari_app.directory import service_calendar
+from ari_app.hours import ClosedStretch, closed_stretch
 from ari_app.sanitize import is_slug
 from centralino.errors import CentralinoError
 from models import SERVICE_MODES, Closure, Service, Voicemail
@@ -72,6 +77,15 @@ async def add_closure(sessions: async_sessionmaker, day: date, reason: str,
         return f"closed on {day.isoformat()}: {slug or 'all services'}"
 
 
+async def closed_stretches(session: AsyncSession, service_ids: Iterable[int],
+                           now: datetime) -> dict[int, ClosedStretch | None]:
+    """Per service, the closure its last opening ended (or the one in progress), from
+    its calendar: windows, holidays, closures, forced modes (:func:`closed_stretch`)."""
+    services = (await session.scalars(select(Service).where(Service.id.in_(list(service_ids)))
+                                      .options(selectinload(Service.windows)))).all()
+    return {s.id: closed_stretch(await service_calendar(session, s), now) for s in services}
+
+
 @dataclass(frozen=True)
 class WorklistItem:
     id: int
@@ -85,8 +99,13 @@ class WorklistItem:
 
 
 async def voicemail_worklist(sessions: async_sessionmaker, slug: str | None = None,
-                             *, include_handled: bool = False) -> list[WorklistItem]:
-    """Messages to process, oldest first: what arrived out of hours or while all were busy."""
+                             *, include_handled: bool = False,
+                             closed_until: datetime | None = None) -> list[WorklistItem]:
+    """Messages to process, oldest first: what arrived out of hours or while all were busy.
+
+    With ``closed_until`` (now, say), only those left while their service was closed,
+    from the closing before its last opening up to that opening (or up to now, if
+    still closed): the night's and the weekend's messages."""
     async with sessions() as session:
         query = (select(Voicemail, Service.slug)
                  .join(Service, Voicemail.service_id == Service.id)
@@ -96,5 +115,16 @@ async def voicemail_worklist(sessions: async_sessionmaker, slug: str | None = No
         if not include_handled:
             query = query.where(Voicemail.handled_at.is_(None))
         rows = (await session.execute(query)).all()
+        if closed_until is not None:
+            stretches = await closed_stretches(session, {v.service_id for v, _s in rows},
+                                               closed_until)
+            rows = [(v, s) for v, s in rows
+                    if arrived_while_closed(stretches, v.service_id, v.recorded_at)]
         return [WorklistItem(v.id, s, v.caller_number, v.recorded_at, v.duration_seconds,
                              v.reason, v.callback_requested, v.audio_path) for v, s in rows]
+
+
+def arrived_while_closed(stretches: dict[int, ClosedStretch | None], service_id: int,
+                         moment: datetime) -> bool:
+    stretch = stretches.get(service_id)
+    return stretch is not None and stretch.holds(moment)

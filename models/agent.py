@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UtcDateTime
@@ -37,6 +37,11 @@ class Agent(Base):
     pause_reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
     #: When a call last rang this agent (round-robin fairness).
     last_offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: A disabled agent has no SIP account in Asterisk's configuration and is never rung.
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: Deleted agents stay as rows (disabled) so their calls and SLA records keep their
+    #: agent; the user name is not given to anyone else.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: Comma-free list kept in its own table; loaded with the agent.
     skills: Mapped[list[AgentSkill]] = relationship(
         back_populates="agent", cascade="all, delete-orphan", lazy="selectin"

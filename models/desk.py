@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, UtcDateTime
 
 
 class ServiceSector(Base):
@@ -21,5 +23,7 @@ class ServiceSector(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     #: The sector's e-mail box: where the desk's forward forms for it are sent.
     mailbox: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    #: A retired sector is no longer offered; calls classified under it keep its name.
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     __table_args__ = (UniqueConstraint("service_id", "name"),)

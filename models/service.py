@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,6 +39,9 @@ class Service(Base):
     #: auto follows the calendar; open/closed are forced until ``mode_until``.
     mode: Mapped[str] = mapped_column(String(8), default="auto")
     mode_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: When ``mode`` last changed (set on every change, see :func:`_stamp_mode`), so the
+    #: desk can tell which past hours a crisis mode made open; None: before migration 0010.
+    mode_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: Mailbox that receives voicemails and missed-forward forms.
     mailbox_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     #: Whether the welcome says the line is not an emergency number (112).
@@ -73,6 +78,14 @@ class Service(Base):
     )
 
     __table_args__ = (CheckConstraint(f"mode IN {SERVICE_MODES!r}", name="mode"),)
+
+
+@event.listens_for(Service.mode, "set")
+def _stamp_mode(service: Service, value: str, previous: Any, _initiator: Any) -> None:
+    """Every way the mode changes (CLI, admin page, API, restore) goes through the ORM:
+    stamping here keeps ``mode_since`` true without each of them remembering to."""
+    if value != previous:
+        service.mode_since = datetime.now(UTC)
 
 
 class ServiceDid(Base):

@@ -31,6 +31,8 @@ class WebUser(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The pages' language the user chose ("it", "en"); None: the browser's, else Italian.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
     __table_args__ = (CheckConstraint(f"role IN {WEB_ROLES!r}", name="role"),)
 

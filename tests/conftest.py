@@ -24,10 +24,14 @@ POSTGRES_ADMIN_URL = os.environ.get("CENTRALINO_TEST_POSTGRES",
 def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings of the test instance: its own ports, state and Asterisk instance name."""
     state = tmp_path_factory.mktemp("state")
+    sip_port = int(os.environ.get("CENTRALINO_TEST_SIP_PORT", "35060"))
+    # Call-backs go to the carrier's user agent (tests/support/sipua.py) on 127.0.0.2.
+    carrier_port = os.environ.get("CENTRALINO_TEST_CARRIER_PORT", str(sip_port + 2))
     env = {
+        "CENTRALINO_CARRIER_OUTBOUND_URI": f"sip:127.0.0.2:{carrier_port}",
         "CENTRALINO_INSTANCE": os.environ.get("CENTRALINO_TEST_INSTANCE", "test"),
         "CENTRALINO_STATE_DIR": str(state),
-        "CENTRALINO_SIP_PORT": os.environ.get("CENTRALINO_TEST_SIP_PORT", "35060"),
+        "CENTRALINO_SIP_PORT": str(sip_port),
         "CENTRALINO_ARI_PORT": os.environ.get("CENTRALINO_TEST_ARI_PORT", "38088"),
         "CENTRALINO_AMI_PORT": os.environ.get("CENTRALINO_TEST_AMI_PORT", "35038"),
         "CENTRALINO_AGI_PORT": os.environ.get("CENTRALINO_TEST_AGI_PORT", "34573"),

@@ -17,15 +17,17 @@ from centralino.web import (
     admin,
     admin_agents,
     admin_menus,
+    admin_sectors,
     desk,
     desk_forward,
+    language,
     views,
     wallboard,
 )
 from centralino.web.access import Handler, guard
 from centralino.web.changes import mp3_supported
 from centralino.web.context import WEB, WebContext
-from centralino.web.pages import environment
+from centralino.web.pages import environment, environments
 
 #: Largest request body: a prompt recording of a few minutes.
 MAX_BODY_BYTES = 12 * 1024 * 1024
@@ -41,7 +43,8 @@ def add_web(app: web.Application, sessions: async_sessionmaker, sounds_dir: Path
             session_hours: float = 8.0, secure_cookies: bool = False) -> None:
     app[WEB] = WebContext(sessions=sessions, sounds_dir=sounds_dir, pages=environment(),
                           session_lifetime=timedelta(hours=session_hours),
-                          secure_cookies=secure_cookies, mp3_supported=mp3_supported())
+                          secure_cookies=secure_cookies, mp3_supported=mp3_supported(),
+                          translated=environments())
     app.middlewares.append(guard)
     routes: list[tuple[str, str, Handler]] = [
         ("GET", "/", views.home),
@@ -64,6 +67,9 @@ def add_web(app: web.Application, sessions: async_sessionmaker, sounds_dir: Path
         *admin_menus.ROUTES,
         *admin_agents.ROUTES,
         *desk_forward.ROUTES,
+        *admin_sectors.ROUTES,
+        *language.ROUTES,
     ]
     for method, path, handler in routes:
         _route(app, method, path, handler)
+    wallboard.setup(app)

@@ -11,10 +11,10 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from centralino.web import audit, changes, menu_changes
+from centralino.web import admin_agents, audit, changes, menu_changes
 from centralino.web.access import requires
 from centralino.web.context import web_context
-from centralino.web.pages import error_page, render, see_other
+from centralino.web.pages import apply_change, error_page, render, see_other
 from centralino.web.sessions import IDENTITY
 from centralino.web.validation import Refused, is_sound_name
 from models import Menu, Notice, Service
@@ -82,11 +82,9 @@ def _sounds_dir(request: web.Request) -> Path:
 async def _apply(request: web.Request,
                  change: Callable[[], Awaitable[object]]) -> web.Response:
     slug = request.match_info["slug"]
-    try:
-        await change()
-    except Refused as exc:
-        return await _service_page(request, slug, status=400, error=str(exc))
-    return see_other(f"/admin/services/{slug}?ok=saved")
+    return await apply_change(
+        request, change, lambda error: _service_page(request, slug, status=400, error=error),
+        f"/admin/services/{slug}?ok=saved")
 
 
 @requires("admin")
@@ -181,4 +179,14 @@ async def audit_restore(request: web.Request) -> web.Response:
         entries = await audit.recent(web_context(request).sessions, 200)
         return render(request, "audit.html", status=400, entries=entries,
                       restorable=changes.RESTORABLE, error=str(exc))
-    return see_other(f"/admin/services/{key.split('/', 1)[0]}?ok=restored")
+    return see_other(await restored_page(request.app, key))
+
+
+async def restored_page(app: web.Application, key: str) -> str:
+    """Where to show a restored object; an agent's SIP account is applied to Asterisk."""
+    if key.startswith("agent/"):
+        return "/admin/agents?ok=" + ("restored" if await admin_agents.apply_live(app)
+                                      else "pending")
+    if "/sector/" in key:
+        return "/admin/settori?ok=ripristinato"
+    return f"/admin/services/{key.split('/', 1)[0]}?ok=restored"

@@ -11,6 +11,7 @@ next ``centralino asterisk up``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -21,8 +22,8 @@ from centralino.errors import CentralinoError
 from centralino.live_config import apply_configuration, config_target
 from centralino.web import agent_changes
 from centralino.web.access import Handler, requires
-from centralino.web.context import web_context
-from centralino.web.pages import render, see_other
+from centralino.web.context import WEB, web_context
+from centralino.web.pages import apply_change, render, see_other
 from centralino.web.sessions import IDENTITY
 from centralino.web.validation import Refused
 from models import Agent, Service
@@ -35,6 +36,13 @@ MESSAGES = {
     "added": "Operatore creato: Asterisk ha ricaricato gli account SIP, il telefono può "
              "registrarsi subito.",
     "changed": "Modifica salvata: vale dalla prossima chiamata.",
+    "disabled": "Operatore disattivato: è stato scollegato, il suo telefono non può più "
+                "registrarsi né squillare.",
+    "enabled": "Operatore riattivato: il suo telefono può registrarsi di nuovo.",
+    "deleted": "Operatore eliminato: le sue chiamate restano nello storico e nei dati SLA; "
+               "si ripristina dal registro modifiche.",
+    "password": "Password SIP cambiata: il telefono deve usare la nuova.",
+    "restored": "Versione precedente ripristinata.",
     "pending": "Modifica salvata, ma Asterisk non è stato aggiornato da questa pagina: "
                "`centralino asterisk up` la applica.",
 }
@@ -44,13 +52,15 @@ def enable_live_config(app: web.Application, settings: Settings) -> None:
     app[LIVE_CONFIG] = settings
 
 
-async def _apply_live(request: web.Request) -> bool:
-    """Write Asterisk's configuration and reload SIP accounts; False if that was not done."""
-    settings = request.app.get(LIVE_CONFIG)
+async def apply_live(app: web.Application) -> bool:
+    """Write Asterisk's configuration and reload SIP accounts; False if that was not done.
+
+    Also what the JSON API and the audit log's restore call after an agent change."""
+    settings = app.get(LIVE_CONFIG)
     if settings is None:
         return False
     try:
-        outcome = await apply_configuration(settings, web_context(request).sessions,
+        outcome = await apply_configuration(settings, app[WEB].sessions,
                                             config_target(settings, None))
     except CentralinoError as exc:
         log.error("agents changed from the web, Asterisk not updated: %s", exc)
@@ -61,10 +71,11 @@ async def _apply_live(request: web.Request) -> bool:
 async def _page(request: web.Request, status: int = 200, error: str | None = None,
                 form: dict[str, Any] | None = None) -> web.Response:
     async with web_context(request).sessions() as session:
-        agents = (await session.scalars(select(Agent).order_by(Agent.username))).all()
+        agents = (await session.scalars(select(Agent).where(Agent.deleted_at.is_(None))
+                                        .order_by(Agent.username))).all()
         services = (await session.scalars(select(Service).order_by(Service.slug))).all()
         views = [{"username": a.username, "display_name": a.display_name,
-                  "profile": a.profile, "state": a.state,
+                  "profile": a.profile, "state": a.state, "enabled": a.enabled,
                   "services": sorted(s.slug for s in a.services),
                   "skills": sorted(s.skill for s in a.skills)} for a in agents]
     message = MESSAGES.get(request.query.get("ok", "")) if status == 200 else None
@@ -95,25 +106,61 @@ async def agent_create(request: web.Request) -> web.Response:
     except Refused as exc:
         kept = {k: v for k, v in form.items() if k not in ("password", "password2")}
         return await _page(request, 400, str(exc), kept)
-    return see_other("/admin/agents?ok=" + ("added" if await _apply_live(request)
+    return see_other("/admin/agents?ok=" + ("added" if await apply_live(request.app)
                                             else "pending"))
 
 
 @requires("admin")
 async def agent_change(request: web.Request) -> web.Response:
     form = await _form(request)
-    try:
-        await agent_changes.change_agent(web_context(request).sessions,
-                                         request[IDENTITY].username,
-                                         request.match_info["username"], form)
-    except Refused as exc:
-        return await _page(request, 400, str(exc))
-    return see_other("/admin/agents?ok=" + ("changed" if await _apply_live(request)
-                                            else "pending"))
+    return await _lifecycle(request, lambda: agent_changes.change_agent(
+        web_context(request).sessions, request[IDENTITY].username,
+        request.match_info["username"], form), "changed")
+
+
+async def _lifecycle(request: web.Request, change: Callable[[], Awaitable[None]],
+                     done: str) -> web.Response:
+    async def applied() -> str:
+        return f"/admin/agents?ok={done if await apply_live(request.app) else 'pending'}"
+    return await apply_change(request, change, lambda error: _page(request, 400, error),
+                              applied)
+
+
+@requires("admin")
+async def agent_disable(request: web.Request) -> web.Response:
+    return await _lifecycle(request, lambda: agent_changes.set_enabled(
+        web_context(request).sessions, request[IDENTITY].username,
+        request.match_info["username"], False), "disabled")
+
+
+@requires("admin")
+async def agent_enable(request: web.Request) -> web.Response:
+    return await _lifecycle(request, lambda: agent_changes.set_enabled(
+        web_context(request).sessions, request[IDENTITY].username,
+        request.match_info["username"], True), "enabled")
+
+
+@requires("admin")
+async def agent_delete(request: web.Request) -> web.Response:
+    return await _lifecycle(request, lambda: agent_changes.delete_agent(
+        web_context(request).sessions, request[IDENTITY].username,
+        request.match_info["username"]), "deleted")
+
+
+@requires("admin")
+async def agent_password(request: web.Request) -> web.Response:
+    form = await _form(request)
+    return await _lifecycle(request, lambda: agent_changes.change_password(
+        web_context(request).sessions, request[IDENTITY].username,
+        request.match_info["username"], form["password"], form["password2"]), "password")
 
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/admin/agents", agent_list),
     ("POST", "/admin/agents", agent_create),
     ("POST", "/admin/agents/{username}", agent_change),
+    ("POST", "/admin/agents/{username}/disable", agent_disable),
+    ("POST", "/admin/agents/{username}/enable", agent_enable),
+    ("POST", "/admin/agents/{username}/delete", agent_delete),
+    ("POST", "/admin/agents/{username}/password", agent_password),
 ]

@@ -22,7 +22,7 @@ from ari_app.sanitize import clean_caller_name
 from centralino.agents import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, sip_ha1
 from centralino.render import AGENT_USERNAME, RESERVED_USERNAMES
 from centralino.web import audit
-from centralino.web.validation import Refused, clean_skill
+from centralino.web.validation import NotFound, Refused, clean_skill
 from models import AGENT_PROFILES, Agent, AgentSkill, OfficeLine, Service
 
 MAX_SKILLS = 20
@@ -83,7 +83,19 @@ def agent_state(agent: Agent) -> dict[str, Any]:
     """What the audit log keeps of an agent: never the password nor its digest."""
     return {"display_name": agent.display_name, "profile": agent.profile,
             "services": sorted(s.slug for s in agent.services),
-            "skills": sorted(s.skill for s in agent.skills)}
+            "skills": sorted(s.skill for s in agent.skills),
+            "enabled": agent.enabled, "deleted": agent.deleted_at is not None}
+
+
+class UnknownAgent(NotFound):
+    """No such agent (or a deleted one, for changes other than restore): a 404 for the API."""
+
+
+async def _agent(session: AsyncSession, username: str, *, deleted: bool = False) -> Agent:
+    agent = await session.scalar(select(Agent).where(Agent.username == username[:32]))
+    if agent is None or (agent.deleted_at is not None and not deleted):
+        raise UnknownAgent("Operatore inesistente.")
+    return agent
 
 
 async def _services(session: AsyncSession) -> dict[str, Service]:
@@ -99,13 +111,17 @@ async def create_agent(sessions: async_sessionmaker, actor: str, form: dict[str,
         checked = check_agent(str(form.get("display_name", "")), str(form.get("profile", "")),
                               list(form.get("services", [])), str(form.get("skills", "")),
                               set(services))
-        if await session.scalar(select(Agent.id).where(Agent.username == username)):
+        existing = await session.scalar(select(Agent).where(Agent.username == username))
+        if existing is not None and existing.deleted_at is not None:
+            raise Refused(f"L'operatore {username} è stato eliminato: il nome resta alle sue "
+                          "chiamate; ripristinarlo dal registro modifiche o sceglierne un altro.")
+        if existing is not None:
             raise Refused(f"L'operatore {username} esiste già.")
         if await session.scalar(select(OfficeLine.id).where(OfficeLine.endpoint == username)):
             raise Refused(f"{username} è già l'account SIP di un telefono d'ufficio.")
         agent = Agent(username=username, display_name=checked.display_name,
                       profile=checked.profile, sip_ha1=sip_ha1(username, password),
-                      state="logged_out", state_since=datetime.now(UTC),
+                      state="logged_out", state_since=datetime.now(UTC), enabled=True,
                       skills=[AgentSkill(skill=skill) for skill in checked.skills],
                       services=[services[slug] for slug in checked.services])
         session.add(agent)
@@ -122,9 +138,7 @@ async def change_agent(sessions: async_sessionmaker, actor: str, username: str,
                        form: dict[str, Any]) -> None:
     """New profile, display name, services and skills; the SIP password stays as it is."""
     async with sessions() as session:
-        agent = await session.scalar(select(Agent).where(Agent.username == username[:32]))
-        if agent is None:
-            raise Refused("Operatore inesistente.")
+        agent = await _agent(session, username)
         services = await _services(session)
         checked = check_agent(str(form.get("display_name", "")), str(form.get("profile", "")),
                               list(form.get("services", [])), str(form.get("skills", "")),
@@ -135,5 +149,84 @@ async def change_agent(sessions: async_sessionmaker, actor: str, username: str,
         kept = {s.skill: s for s in agent.skills}
         agent.skills = [kept.get(skill) or AgentSkill(skill=skill) for skill in checked.skills]
         audit.record(session, actor, "agent.change", "agent", f"agent/{username}", before,
+                     agent_state(agent))
+        await session.commit()
+
+
+def _off_duty(agent: Agent, what: str) -> None:
+    """Log the agent out before it loses its phone; refused in the middle of a call."""
+    if agent.state in ("ringing", "on_call"):
+        raise Refused(f"L'operatore {agent.username} è in chiamata: {what} dopo la chiamata.")
+    if agent.state != "logged_out":
+        agent.state, agent.state_since, agent.pause_reason = "logged_out", datetime.now(UTC), None
+
+
+async def set_enabled(sessions: async_sessionmaker, actor: str, username: str,
+                      enabled: bool) -> None:
+    """Disable an agent (logged out, SIP account gone at the next render) or enable it again."""
+    async with sessions() as session:
+        agent = await _agent(session, username)
+        if agent.enabled == enabled:
+            return
+        before = agent_state(agent)
+        if not enabled:
+            _off_duty(agent, "disattivarlo")
+        agent.enabled = enabled
+        audit.record(session, actor, "agent.enable" if enabled else "agent.disable", "agent",
+                     f"agent/{agent.username}", before, agent_state(agent))
+        await session.commit()
+
+
+async def delete_agent(sessions: async_sessionmaker, actor: str, username: str) -> None:
+    """Soft delete: the row stays (disabled, marked deleted) so that calls, offers, forward
+    forms and SLA figures keep naming who answered; restorable from the audit log."""
+    async with sessions() as session:
+        agent = await _agent(session, username)
+        before = agent_state(agent)
+        _off_duty(agent, "eliminarlo")
+        agent.enabled, agent.deleted_at = False, datetime.now(UTC)
+        audit.record(session, actor, "agent.delete", "agent", f"agent/{agent.username}",
+                     before, agent_state(agent))
+        await session.commit()
+
+
+async def change_password(sessions: async_sessionmaker, actor: str, username: str,
+                          password: str, again: str) -> None:
+    """A new SIP password (typed twice): only its HA1 is stored; the audit entry says that
+    the password changed, and nothing of it."""
+    check_password(password, again)
+    async with sessions() as session:
+        agent = await _agent(session, username)
+        agent.sip_ha1 = sip_ha1(agent.username, password)
+        audit.record(session, actor, "agent.password", "agent_password",
+                     f"agent/{agent.username}", None, None)
+        await session.commit()
+
+
+async def restore_agent(sessions: async_sessionmaker, actor: str, key: str,
+                        before: dict[str, Any]) -> None:
+    """Put an agent back as an audit entry says it was (profile, skills, services, enabled),
+    undeleting it if it was deleted since; its SIP password stays the current one."""
+    username = key.removeprefix("agent/")
+    async with sessions() as session:
+        agent = await _agent(session, username, deleted=True)
+        services = await _services(session)
+        checked = check_agent(str(before.get("display_name", "")),
+                              str(before.get("profile", "")),
+                              [str(slug) for slug in before.get("services", [])],
+                              " ".join(str(skill) for skill in before.get("skills", [])),
+                              set(services))
+        state = agent_state(agent)
+        enabled = bool(before.get("enabled", True)) and not before.get("deleted", False)
+        if not enabled and agent.enabled:
+            _off_duty(agent, "ripristinarlo disattivato")
+        agent.display_name, agent.profile = checked.display_name, checked.profile
+        agent.services = [services[slug] for slug in checked.services]
+        kept = {s.skill: s for s in agent.skills}
+        agent.skills = [kept.get(skill) or AgentSkill(skill=skill) for skill in checked.skills]
+        agent.enabled = enabled
+        agent.deleted_at = (agent.deleted_at or datetime.now(UTC)) if before.get("deleted") \
+            else None
+        audit.record(session, actor, "restore", "agent", f"agent/{agent.username}", state,
                      agent_state(agent))
         await session.commit()

@@ -23,14 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from centralino import prompts
 from centralino.errors import CentralinoError
 from centralino.services import parse_until
-from centralino.web import audit, menu_changes
-from centralino.web.validation import Refused, clean_text, parse_day
+from centralino.web import agent_changes, audit, menu_changes, sector_changes
+from centralino.web.validation import NotFound, Refused, clean_text, parse_day
 from models import SERVICE_MODES, AuditEntry, Notice, Prompt, Service
 from models.service import PROMPT_KINDS
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: Objects whose earlier version the audit page can put back.
-RESTORABLE = ("prompt", "service", "notice", *menu_changes.RESTORABLE)
+RESTORABLE = ("prompt", "service", "notice", "agent", "sector", *menu_changes.RESTORABLE)
 
 
 def mp3_supported() -> bool:
@@ -47,13 +47,13 @@ def mp3_supported() -> bool:
 async def _service(session: AsyncSession, slug: str) -> Service:
     service = await session.scalar(select(Service).where(Service.slug == slug[:64]))
     if service is None:
-        raise Refused("Servizio inesistente.")
+        raise NotFound("Servizio inesistente.")
     return service
 
 
 async def _prompt(session: AsyncSession, service: Service, kind: str) -> Prompt:
     if kind not in PROMPT_KINDS:
-        raise Refused("Tipo di messaggio inesistente.")
+        raise NotFound("Tipo di messaggio inesistente.")
     prompt = await session.scalar(select(Prompt).where(Prompt.service_id == service.id,
                                                        Prompt.kind == kind))
     if prompt is None:
@@ -195,7 +195,7 @@ async def save_notice(sessions: async_sessionmaker, sounds_dir: Path, actor: str
             notice = await session.scalar(select(Notice).where(
                 Notice.id == notice_id, Notice.service_id == service.id))
             if notice is None:
-                raise Refused("Avviso inesistente.")
+                raise NotFound("Avviso inesistente.")
             before = _notice_state(notice)
         name = prompts.sound_name(service.slug, f"notice{notice.id}", text)
         await _record(sounds_dir, name, text)
@@ -214,7 +214,7 @@ async def delete_notice(sessions: async_sessionmaker, actor: str, slug: str,
         notice = await session.scalar(select(Notice).where(
             Notice.id == notice_id, Notice.service_id == service.id))
         if notice is None:
-            raise Refused("Avviso inesistente.")
+            raise NotFound("Avviso inesistente.")
         audit.record(session, actor, "notice.delete", "notice", f"{service.slug}/{notice.id}",
                      _notice_state(notice), None)
         await session.delete(notice)
@@ -223,7 +223,10 @@ async def delete_notice(sessions: async_sessionmaker, actor: str, slug: str,
 
 async def restore(sessions: async_sessionmaker, sounds_dir: Path, actor: str,
                   entry_id: int) -> str:
-    """Put back what an audit entry says the object was before; return the object's key."""
+    """Put back what an audit entry says the object was before; return the object's key.
+
+    An agent restored this way needs Asterisk's configuration applied again
+    (:func:`centralino.web.admin_agents.apply_live`): the callers do it."""
     async with sessions() as session:
         entry = await session.get(AuditEntry, entry_id)
     if entry is None or entry.object_type not in RESTORABLE or not entry.before:
@@ -234,6 +237,10 @@ async def restore(sessions: async_sessionmaker, sounds_dir: Path, actor: str,
     elif entry.object_type == "prompt":
         slug, kind = entry.object_key.split("/", 1)
         await _restore_prompt(sessions, sounds_dir, actor, slug, kind, before)
+    elif entry.object_type == "agent":
+        await agent_changes.restore_agent(sessions, actor, entry.object_key, before)
+    elif entry.object_type == "sector":
+        await sector_changes.restore_sector(sessions, actor, entry.object_key, before)
     elif entry.object_type == "service":
         until = before.get("until")
         await _restore_mode(sessions, actor, entry.object_key, str(before["mode"]), until)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +21,8 @@ class WebContext:
     secure_cookies: bool
     #: Whether uploads may be MP3: sox decodes them only with libsox-fmt-mp3.
     mp3_supported: bool
+    #: The pages in the other languages (``pages`` is Italian), by language code.
+    translated: dict[str, Environment] = field(default_factory=dict)
 
 
 WEB: web.AppKey[WebContext] = web.AppKey("web", WebContext)

@@ -21,14 +21,16 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from yarl import URL
 
-from centralino import desk, forwards
+from centralino import callbacks, desk, forwards
 from centralino.agents import AgentError, AlreadyLoggedIn, StateRefused, set_state
 from centralino.api import PLANE
 from centralino.resolution import ResolutionError, ResolutionRefused, UnknownCall
 from centralino.web.access import requires
 from centralino.web.context import web_context
-from centralino.web.pages import error_page, render, see_other
+from centralino.web.i18n import translate
+from centralino.web.pages import error_page, render, request_language, see_other
 from centralino.web.sessions import IDENTITY
+from centralino.web.wallboard import clock_of
 from models import Service
 
 log = logging.getLogger(__name__)
@@ -38,11 +40,15 @@ STATE_LABELS = {"logged_out": "Fine turno (disconnesso)", "available": "Disponib
                 "wrapup": "Post-chiamata", "paused": "In pausa"}
 VOICEMAIL_REASONS = {"out_of_hours": "fuori orario", "no_agents": "operatori non disponibili",
                      "wait_limit": "attesa troppo lunga"}
+CALLBACK_STATES = {"ringing_agent": "squilla il suo telefono: rispondere",
+                   "dialling": "chiamata al cittadino in corso",
+                   "connected": "in conversazione con il cittadino"}
 RESOLUTION_LABELS = {"resolved": "Risolta", "escalated": "Inoltrata al referente"}
 DONE_MESSAGES = {"stato": "Stato aggiornato.", "registrata": "Contatto registrato.",
                  "messaggio": "Messaggio segnato come fatto.",
                  "richiamata": "Richiamata segnata come fatta.",
                  "inoltro": "Modulo di inoltro inviato.",
+                 "richiamo": "Richiamata avviata: rispondere al proprio telefono.",
                  "inoltro-fallito": "Modulo salvato ma non inviato: resta da reinviare."}
 #: Fetches the desk's state every 2 s; reloads the page when the call changes and
 #: nothing is being typed. Served from this site (the pages' CSP allows no inline script).
@@ -126,11 +132,17 @@ async def _status(request: web.Request, agent_id: int) -> dict[str, Any] | None:
     if agent is None:
         return None
     call = await _current_call(request, agent_id)
+    plane = request.app.get(PLANE)
+    calling = plane.callbacks.of_agent(agent_id) if plane is not None else None
+    callback = {"number": calling.plan.number, "state": calling.state.value,
+                "state_label": CALLBACK_STATES.get(calling.state.value, "")} if calling else None
     signature = f"{agent.state}|{call['call_id'] if call else ''}|" \
-                f"{call.get('ended', False) if call else ''}"
+                f"{call.get('ended', False) if call else ''}|" \
+                f"{callback['state'] if callback else ''}"
     return {"state": agent.state, "state_label": STATE_LABELS.get(agent.state, agent.state),
             "pause_reason": agent.pause_reason, "since": _local(agent.state_since),
-            "username": agent.username, "call": call, "signature": signature}
+            "username": agent.username, "call": call, "callback": callback,
+            "signature": signature}
 
 
 async def _page(request: web.Request, agent_id: int, status: int = 200,
@@ -138,13 +150,28 @@ async def _page(request: web.Request, agent_id: int, status: int = 200,
     info = await _status(request, agent_id)
     if info is None:
         return _no_agent(request)
-    voicemails, abandoned = await desk.worklist(web_context(request).sessions, agent_id)
-    unsent = await forwards.unsent(web_context(request).sessions, agent_id)
+    sessions = web_context(request).sessions
+    # ?filtro=chiusura: only what arrived while the service was closed, to its last opening.
+    closed_filter = request.query.get("filtro") == "chiusura"
+    now = clock_of(request.app)()
+    voicemails, abandoned = await desk.worklist(sessions, agent_id,
+                                                closed_until=now if closed_filter else None)
+    closures = await desk.closed_hours(sessions, agent_id, now) if closed_filter else []
+    unsent = await forwards.unsent(sessions, agent_id)
     message = DONE_MESSAGES.get(request.query.get("ok", ""))
+    latest = callbacks.latest_by_item(await callbacks.attempts(
+        sessions, voicemail_ids=tuple(v.id for v in voicemails),
+        call_ids=tuple(c.call_id for c in abandoned)))
+    plane = request.app.get(PLANE)
     return render(request, "desk.html", status=status, desk=info, error=error,
                   message=None if error else message, voicemails=voicemails,
                   abandoned=abandoned, unsent=unsent, local=_local, reasons=VOICEMAIL_REASONS,
+                  latest_attempts=latest,
+                  recent_callbacks=await callbacks.attempts(sessions, agent_id=agent_id,
+                                                            limit=10),
+                  can_call_back=plane is not None and plane.callbacks.enabled,
                   resolution_labels=RESOLUTION_LABELS, typed_notes=notes,
+                  closed_filter=closed_filter, closures=closures,
                   out_of_hours=sum(v.reason == "out_of_hours" for v in voicemails))
 
 
@@ -162,6 +189,7 @@ async def desk_status(request: web.Request) -> web.Response:
     info = await _status(request, agent_id) if agent_id is not None else None
     if info is None:
         return web.json_response({"error": "utente non collegato a un operatore"}, status=403)
+    info["state_label"] = translate(request_language(request), info["state_label"])
     response = web.json_response(info)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -304,6 +332,33 @@ async def callback_done(request: web.Request) -> web.Response:
     return see_other("/agente?ok=richiamata")
 
 
+async def _call_back(request: web.Request, **item: Any) -> web.Response:
+    agent_id = _agent_id(request)
+    if agent_id is None:
+        return _no_agent(request)
+    try:
+        callback_id = await callbacks.place_callback(
+            web_context(request).sessions, request.app.get(PLANE), agent_id,
+            actor=request[IDENTITY].username, **item)
+    except callbacks.CallbackRefused as exc:
+        return await _page(request, agent_id, exc.status, str(exc))
+    log.info("callback %s: placed by agent %s", callback_id, agent_id)
+    return see_other("/agente?ok=richiamo")
+
+
+@requires("agent")
+async def voicemail_call_back(request: web.Request) -> web.Response:
+    voicemail_id = _int(request.match_info["voicemail_id"])
+    if voicemail_id is None:
+        return error_page(request, 404, "Messaggio inesistente.")
+    return await _call_back(request, voicemail_id=voicemail_id)
+
+
+@requires("agent")
+async def abandoned_call_back(request: web.Request) -> web.Response:
+    return await _call_back(request, call_id=request.match_info["call_id"])
+
+
 ROUTES = [
     ("GET", "/agente", desk_page),
     ("GET", "/agente/stato", desk_status),
@@ -313,4 +368,6 @@ ROUTES = [
     ("GET", "/agente/messaggi/{voicemail_id}/audio", voicemail_audio),
     ("POST", "/agente/messaggi/{voicemail_id}/fatto", voicemail_done),
     ("POST", "/agente/abbandonate/{call_id}/fatto", callback_done),
+    ("POST", "/agente/messaggi/{voicemail_id}/richiama", voicemail_call_back),
+    ("POST", "/agente/abbandonate/{call_id}/richiama", abandoned_call_back),
 ]

@@ -1,5 +1,5 @@
-"""The desk's forward form (``/agente/chiamate/{call_id}/inoltro``) and the admin page of the
-sectors' mailboxes (``/admin/settori``).
+"""The desk's forward form (``/agente/chiamate/{call_id}/inoltro``); the sectors' mailboxes
+are set on the admin page ``/admin/settori`` (:mod:`centralino.web.admin_sectors`).
 
 The form is for a call the agent answered; it is prefilled from the call (day,
 time, caller number) and goes to the chosen sector's mailbox or to a typed
@@ -18,12 +18,11 @@ from sqlalchemy import select
 
 from centralino import desk, forwards
 from centralino.config import Settings
-from centralino.web import audit
 from centralino.web.access import requires
 from centralino.web.context import web_context
 from centralino.web.pages import error_page, render, see_other
 from centralino.web.sessions import IDENTITY
-from models import Call, Service, ServiceSector
+from models import Call, ServiceSector
 
 log = logging.getLogger(__name__)
 ZONE = ZoneInfo("Europe/Rome")
@@ -43,7 +42,8 @@ def _prefill(call: Call) -> dict[str, str]:
 async def _sectors(request: web.Request, call: Call) -> list[ServiceSector]:
     async with web_context(request).sessions() as session:
         return list(await session.scalars(select(ServiceSector).where(
-            ServiceSector.service_id == call.service_id).order_by(ServiceSector.position,
+            ServiceSector.service_id == call.service_id,
+            ServiceSector.retired_at.is_(None)).order_by(ServiceSector.position,
                                                                   ServiceSector.name)))
 
 
@@ -102,48 +102,8 @@ async def forward_retry(request: web.Request) -> web.Response:
                      else "/agente?ok=inoltro-fallito")
 
 
-async def _sectors_page(request: web.Request, status: int = 200,
-                        error: str | None = None, message: str | None = None) -> web.Response:
-    async with web_context(request).sessions() as session:
-        rows = (await session.execute(select(ServiceSector, Service.name).join(
-            Service, ServiceSector.service_id == Service.id)
-            .order_by(Service.name, ServiceSector.position, ServiceSector.name))).all()
-    return render(request, "admin_sectors.html", status=status, rows=rows, error=error,
-                  message=message)
-
-
-@requires("admin")
-async def sector_list(request: web.Request) -> web.Response:
-    saved = "Casella salvata." if request.query.get("ok") == "salvata" else None
-    return await _sectors_page(request, message=saved)
-
-
-@requires("admin")
-async def sector_mailbox(request: web.Request) -> web.Response:
-    raw = request.match_info["sector_id"]
-    sector_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
-    form = await request.post()
-    mailbox = str(form.get("casella", "")).strip()
-    if mailbox and not forwards.is_address(mailbox):
-        return await _sectors_page(request, 400, "Indirizzo e-mail non valido: un solo "
-                                                 "indirizzo, senza nome né a capo.")
-    async with web_context(request).sessions() as session:
-        sector = await session.get(ServiceSector, sector_id) if sector_id else None
-        if sector is None:
-            return error_page(request, 404, "Settore inesistente.")
-        slug = await session.scalar(select(Service.slug).where(Service.id == sector.service_id))
-        before = {"mailbox": sector.mailbox}
-        sector.mailbox = mailbox or None
-        audit.record(session, request[IDENTITY].username, "sector.mailbox", "sector",
-                     f"{slug}/{sector.name}", before, {"mailbox": sector.mailbox})
-        await session.commit()
-    return see_other("/admin/settori?ok=salvata")
-
-
 ROUTES = [
     ("GET", "/agente/chiamate/{call_id}/inoltro", forward_form),
     ("POST", "/agente/chiamate/{call_id}/inoltro", forward_submit),
     ("POST", "/agente/inoltri/{forward_id}/reinvia", forward_retry),
-    ("GET", "/admin/settori", sector_list),
-    ("POST", "/admin/settori/{sector_id}", sector_mailbox),
 ]

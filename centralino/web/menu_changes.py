@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from centralino.web import audit
-from centralino.web.validation import Refused, bounded_int, clean_label, clean_skill
+from centralino.web.validation import (
+    NotFound,
+    Refused,
+    bounded_int,
+    clean_label,
+    clean_skill,
+)
 from models import Menu, MenuOption, Prompt, Queue, Service
 from models.service import PROMPT_KINDS, ROUTING_STRATEGIES
 
@@ -85,7 +91,7 @@ async def _service(session: AsyncSession, slug: str) -> Service:
     service = await session.scalar(select(Service).where(Service.slug == slug[:64]).options(
         selectinload(Service.queues)))
     if service is None:
-        raise Refused("Servizio inesistente.")
+        raise NotFound("Servizio inesistente.")
     return service
 
 
@@ -144,7 +150,7 @@ async def save_option(sessions: async_sessionmaker, actor: str, slug: str,
         if option_id is not None:
             option = next((o for o in menu.options if o.id == option_id), None)
             if option is None:
-                raise Refused("Scelta del menu inesistente.")
+                raise NotFound("Scelta del menu inesistente.")
         before = _option_state(option, service) if option is not None else None
         option = await _put_option(session, service, menu, option, form)
         audit.record(session, actor, action or ("menu.option.add" if before is None
@@ -162,7 +168,7 @@ async def delete_option(sessions: async_sessionmaker, actor: str, slug: str,
         menu = await _menu(session, service)
         option = next((o for o in menu.options if o.id == option_id), None)
         if option is None:
-            raise Refused("Scelta del menu inesistente.")
+            raise NotFound("Scelta del menu inesistente.")
         audit.record(session, actor, "menu.option.delete", "menu_option",
                      _option_key(service, option.id), _option_state(option, service), None)
         menu.options.remove(option)
@@ -224,7 +230,7 @@ async def change_queue(sessions: async_sessionmaker, actor: str, slug: str, queu
         service = await _service(session, slug)
         queue = next((q for q in service.queues if q.slug == queue_slug), None)
         if queue is None:
-            raise Refused("Coda inesistente per questo servizio.")
+            raise NotFound("Coda inesistente per questo servizio.")
         before = queue_state(queue)
         for name, value in settings.items():
             setattr(queue, name, value)

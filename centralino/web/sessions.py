@@ -29,6 +29,8 @@ class Identity:
     role: str
     agent_id: int | None
     csrf_token: str
+    #: The pages' language the user chose; None: the browser's (Accept-Language).
+    language: str | None = None
 
 
 #: Where the guard leaves the identity for the handlers.
@@ -67,7 +69,8 @@ async def identify(sessions: async_sessionmaker, token: str | None) -> Identity 
     web_session, user = row
     if web_session.expires_at <= datetime.now(UTC) or user.disabled:
         return None
-    return Identity(user.id, user.username, user.role, user.agent_id, web_session.csrf_token)
+    return Identity(user.id, user.username, user.role, user.agent_id, web_session.csrf_token,
+                    user.language)
 
 
 async def close_session(sessions: async_sessionmaker, token: str | None) -> None:

@@ -21,6 +21,10 @@ class Refused(ValueError):
     """A change the pages refuse, with the reason to show (in the interface language)."""
 
 
+class NotFound(Refused):
+    """The object a change names does not exist: 404 rather than 400."""
+
+
 def clean_text(raw: str, what: str = "Il testo") -> str:
     """A prompt or notice text: NFC, one line ending style, no control characters, bounded."""
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()

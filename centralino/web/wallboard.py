@@ -1,10 +1,12 @@
 """The supervisor wallboard: ``/supervisore`` and the WebSocket that keeps it live.
 
 The page shows the live queues and agents (:mod:`centralino.web.wallboard_snapshot`)
-and today's and this month's Tm, P and Q per service against the targets, from
-the same SQL as ``/api/sla``. ``/supervisore/ws`` pushes the live part as JSON
-whenever it changes (checked every second); the page's script, served from this
-site (the pages' CSP allows no inline script), writes the numbers in place.
+and today's and this month's Tm, P and Q per service against the targets, with
+today's calls per half-hour, from the same SQL aggregation as ``/api/sla``.
+``/supervisore/ws`` pushes all of it as JSON whenever it changes: one snapshot
+per second shared by every open socket (:mod:`centralino.web.wallboard_feed`);
+the page's script, served from this site (the pages' CSP allows no inline
+script), writes the numbers and redraws the bars in place.
 
 Callers waiting come from the control plane's dispatcher when the web server
 runs inside the control plane; a web server without one shows nobody waiting.
@@ -15,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,11 +28,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ari_app.clock import Clock, utc_now
 from centralino.api import PLANE, SLA_ZONE
-from centralino.sla.query import ALL, SlaRow, current_range, sla_report
 from centralino.web.access import requires
 from centralino.web.context import WEB, web_context
-from centralino.web.pages import error_page, render
+from centralino.web.i18n import DEFAULT_LANGUAGE, translate
+from centralino.web.pages import error_page, render, request_language
 from centralino.web.sessions import COOKIE, identify
+from centralino.web.wallboard_feed import FEED, PUSH_SECONDS, SlaReader, WallboardFeed
 from centralino.web.wallboard_snapshot import (
     AgentDesk,
     QueueDesk,
@@ -43,16 +46,16 @@ from models import Agent, Queue, Service, agent_services
 log = logging.getLogger(__name__)
 
 ROLES = ("supervisor", "admin")
-#: The wallboard's clock when no control plane is attached (tests fix it here).
+#: The web pages' clock when no control plane is attached (tests fix it here).
 CLOCK: web.AppKey[Clock] = web.AppKey("wallboard_clock")
-PUSH_SECONDS = 1.0
 #: How often an open WebSocket checks that its session still exists (logout, expiry).
 SESSION_CHECK_SECONDS = 15.0
 SCRIPT = Path(__file__).parent / "templates" / "wallboard.js"
 DEFAULT_ZONE = "Europe/Rome"
 
 
-def _clock(app: web.Application) -> Clock:
+def clock_of(app: web.Application) -> Clock:
+    """The control plane's clock (tests shift it), else :data:`CLOCK`, else real time."""
     if CLOCK in app:
         return app[CLOCK]
     plane = app.get(PLANE)
@@ -89,69 +92,29 @@ def waiting_callers(app: web.Application) -> list[WaitingCaller]:
 
 async def current_board(app: web.Application) -> Wallboard:
     queues, agents = await read_desks(app[WEB].sessions)
-    return build_wallboard(queues, agents, waiting_callers(app), _clock(app)())
+    return build_wallboard(queues, agents, waiting_callers(app), clock_of(app)())
 
 
-# -- SLA block -------------------------------------------------------------------
+# -- the shared feed ----------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Gauge:
-    """One figure against its target, with the bar chart's geometry (0–100 % wide)."""
+def setup(app: web.Application) -> None:
+    """One feed per application; it hears of calls ending from the control plane's writes."""
+    app[FEED] = WallboardFeed(lambda: current_board(app),
+                              SlaReader(app[WEB].sessions, ZoneInfo(_zone(app))),
+                              lambda: clock_of(app)())
 
-    label: str
-    value: float | None
-    target: float
-    unit: str
-    met: bool | None
-    #: "≤" when lower is better (Tm, P), "≥" when higher is (Q).
-    comparison: str
-    bar_pct: float
-    target_pct: float
+    async def feed_context(app: web.Application) -> AsyncIterator[None]:
+        plane = app.get(PLANE)
+        if plane is not None:
+            plane.writes.listen(app[FEED].written)
+        yield
+        await app[FEED].close()
 
-    @property
-    def shown(self) -> str:
-        if self.value is None:
-            return "—"
-        return f"{self.value:.1f} {self.unit}".strip()
+    app.cleanup_ctx.append(feed_context)
 
 
-def gauge(label: str, value: float | None, target: float, unit: str, met: bool | None,
-          comparison: str, scale: float | None = None) -> Gauge:
-    top = scale or max(target * 1.5, value or 0.0, 1e-9)
-    return Gauge(label, value, target, unit, met, comparison,
-                 bar_pct=min(100.0, (value or 0.0) / top * 100), target_pct=target / top * 100)
-
-
-@dataclass(frozen=True)
-class ServiceSlaCard:
-    service: str
-    slug: str
-    period: str
-    answered: int
-    abandoned: int
-    gauges: tuple[Gauge, ...]
-
-
-def card(row: SlaRow, period: str) -> ServiceSlaCard:
-    f, t = row.figures, row.figures.targets
-    return ServiceSlaCard(
-        service=row.service.name, slug=row.service.slug, period=period,
-        answered=f.tally.answered, abandoned=f.tally.abandoned,
-        gauges=(gauge("Tm", f.tm_seconds, t.answer_seconds, "s", f.tm_met, "≤"),
-                gauge("P", f.abandoned_pct, t.abandoned_pct, "%", f.abandoned_met, "≤"),
-                gauge("Q", f.resolved_pct, t.resolved_pct, "%", f.resolved_met, "≥",
-                      scale=100.0)))
-
-
-async def sla_cards(sessions: async_sessionmaker, zone: str,
-                    now: datetime) -> list[tuple[ServiceSlaCard, ServiceSlaCard]]:
-    """Per service, today's and this month's figures (as ``/api/sla`` computes them)."""
-    pairs: dict[str, list[ServiceSlaCard]] = {}
-    for period, label in (("today", "Oggi"), ("month", "Mese in corso")):
-        first, last, by = current_range(period, now, ZoneInfo(zone))
-        for row in await sla_report(sessions, ALL, first, last, by):
-            pairs.setdefault(row.service.slug, []).append(card(row, label))
-    return [(today, month) for today, month in pairs.values()]
+def _zone(app: web.Application) -> str:
+    return app.get(SLA_ZONE, DEFAULT_ZONE)
 
 
 # -- handlers --------------------------------------------------------------------
@@ -160,10 +123,11 @@ async def sla_cards(sessions: async_sessionmaker, zone: str,
 async def wallboard_page(request: web.Request) -> web.Response:
     app = request.app
     board = await current_board(app)
-    zone = app.get(SLA_ZONE, DEFAULT_ZONE)
-    cards = await sla_cards(web_context(request).sessions, zone, _clock(app)())
-    return render(request, "wallboard.html", board=board, cards=cards,
-                  as_of=board.as_of.astimezone(ZoneInfo(zone)))
+    sla = await app[FEED].sla()
+    cards = [tuple(c for c in sla["sla"] if c["slug"] == slug)
+             for slug in dict.fromkeys(c["slug"] for c in sla["sla"])]
+    return render(request, "wallboard.html", board=board, cards=cards, chart=sla["chart"],
+                  as_of=board.as_of.astimezone(ZoneInfo(_zone(app))))
 
 
 @requires(*ROLES)
@@ -191,25 +155,23 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
     await socket.prepare(request)
     sessions = web_context(request).sessions
     token = request.cookies.get(COOKIE)
+    language = request_language(request)
     reader = asyncio.get_running_loop().create_task(_drain(socket), name="wallboard-reader")
-    last_sent: dict | None = None
-    since_check = 0.0
+    seen = None
+    checked = time.monotonic()
     try:
-        while not socket.closed and not reader.done():
-            if since_check >= SESSION_CHECK_SECONDS:
-                since_check = 0.0
-                identity = await identify(sessions, token)
-                if identity is None or identity.role not in ROLES:
-                    await socket.close(code=4401, message=b"sessione scaduta")
-                    break
-            data = (await current_board(request.app)).as_json()
-            # Only the numbers matter for "changed": as_of moves every second.
-            comparable = {k: v for k, v in data.items() if k != "as_of"}
-            if comparable != last_sent:
-                await socket.send_json(data)
-                last_sent = comparable
-            await asyncio.sleep(PUSH_SECONDS)
-            since_check += PUSH_SECONDS
+        async with request.app[FEED].watch() as feed:
+            while not socket.closed and not reader.done():
+                if time.monotonic() - checked >= SESSION_CHECK_SECONDS:
+                    checked = time.monotonic()
+                    identity = await identify(sessions, token)
+                    if identity is None or identity.role not in ROLES:
+                        await socket.close(code=4401, message=b"sessione scaduta")
+                        break
+                snapshot = await feed.next_after(seen, timeout=PUSH_SECONDS)
+                if snapshot is not None:
+                    await socket.send_json(in_language(snapshot, language))
+                    seen = snapshot
     except (ConnectionResetError, RuntimeError):
         pass  # the browser went away between two pushes
     finally:
@@ -218,6 +180,14 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
             await reader
         await socket.close()
     return socket
+
+
+def in_language(snapshot: dict, language: str) -> dict:
+    """The shared snapshot with the agents' states in the socket's language (a copy)."""
+    if language == DEFAULT_LANGUAGE:
+        return snapshot
+    return {**snapshot, "agents": [{**a, "state_label": translate(language, a["state_label"])}
+                                   for a in snapshot["agents"]]}
 
 
 async def _drain(socket: web.WebSocketResponse) -> None:

@@ -194,9 +194,11 @@ async def _no_calls(running: Running) -> bool:
 
 
 @pytest.fixture(scope="session")
-async def carrier() -> AsyncIterator[SipUA]:
-    """The carrier's trunk: a SIP user agent on 127.0.0.2 placing citizens' calls."""
-    async with await SipUA.start(bind_address=CARRIER) as ua:
+async def carrier(test_settings: Settings) -> AsyncIterator[SipUA]:
+    """The carrier's trunk: a SIP user agent on 127.0.0.2 placing citizens' calls, and
+    receiving the call-backs (``carrier_outbound_uri`` names its port)."""
+    port = int(test_settings.carrier_outbound_uri.rsplit(":", 1)[1])
+    async with await SipUA.start(bind_address=CARRIER, port=port) as ua:
         yield ua
 
 

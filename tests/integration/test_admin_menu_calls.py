@@ -1,7 +1,8 @@
 """Admin pages over HTTP against a running control plane and real SIP.
 
 A menu choice changed in the page is followed by the next call; an agent
-created in the page can register its softphone at once.
+created in the page can register its softphone at once; a disabled one cannot, and
+is never rung, until it is enabled again.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from centralino.agents import remove_agent
+from centralino.agents import remove_agent, set_state
 from centralino.sandbox import Sandbox
 from centralino.web.auth import add_user
-from models import AuditEntry, Menu, MenuOption, Service, WebUser
+from models import Agent, AuditEntry, CallOffer, Menu, MenuOption, Service, WebUser
 from tests.integration.conftest import Plane, did_uri
 from tests.integration.web.conftest import PASSWORD, Browser
 from tests.support.sipua import SipError, SipUA
@@ -23,6 +24,7 @@ from tests.support.sipua import SipError, SipUA
 pytestmark = pytest.mark.asterisk
 
 TRENTINO_DIGITALE = "800228040"
+AGENZIA_LAVORO = "800264760"
 SIP_PASSWORD = "Pagina-Sip-2026"
 
 
@@ -56,6 +58,17 @@ async def _press(plane: Plane, carrier: SipUA, caller: str, digit: str):
     await plane.record_in_state(caller, "menu")
     await call.send_dtmf(digit)
     return call
+
+
+async def _create_agent(admin_page: Browser, username: str, service: str) -> None:
+    """An agent created in the admin page, applied to Asterisk at once."""
+    await admin_page.get("/admin/agents")
+    response = await admin_page.post("/admin/agents", {
+        "username": username, "password": SIP_PASSWORD, "password2": SIP_PASSWORD,
+        "display_name": "Agente Pagina", "profile": "junior", "skills": "cps",
+        "services": service})
+    assert response.status == 303, await response.text()
+    assert response.headers["Location"] == "/admin/agents?ok=added"  # Asterisk reloaded
 
 
 async def test_adm2_given_option_changed_in_admin_page_then_next_call_follows_new_choice(
@@ -97,13 +110,7 @@ async def test_adm2_given_agent_created_in_admin_page_then_softphone_registers_a
         plane: Plane, admin_page: Browser, asterisk: Sandbox, database_url: str):
     username = f"adm2.{database_url.split(':', 1)[0][:6]}"  # one per database run
     pid = asterisk.read_pid()
-    await admin_page.get("/admin/agents")
-    response = await admin_page.post("/admin/agents", {
-        "username": username, "password": SIP_PASSWORD, "password2": SIP_PASSWORD,
-        "display_name": "Agente Pagina", "profile": "junior", "skills": "cps",
-        "services": "trentino-digitale"})
-    assert response.status == 303, await response.text()
-    assert response.headers["Location"] == "/admin/agents?ok=added"  # Asterisk reloaded
+    await _create_agent(admin_page, username, "trentino-digitale")
     registrar = f"sip:{plane.settings.bind_address}:{plane.settings.sip_port}"
     async with SipUA.start() as phone:
         registration = await phone.register(username, SIP_PASSWORD, registrar)
@@ -113,3 +120,44 @@ async def test_adm2_given_agent_created_in_admin_page_then_softphone_registers_a
         assert refused.value.code in (401, 403)
     assert asterisk.read_pid() == pid, "Asterisk was restarted"
     await remove_agent(plane.sessions, username)  # the next run starts from a clean table
+
+
+async def test_adm3_given_agent_disabled_in_admin_page_then_register_refused_never_rung_and_back_when_enabled(  # noqa: E501
+        plane: Plane, admin_page: Browser, carrier: SipUA, database_url: str):
+    username = f"adm3.{database_url.split(':', 1)[0][:6]}"
+    await _create_agent(admin_page, username, "agenzia-lavoro")
+    registrar = f"sip:{plane.settings.bind_address}:{plane.settings.sip_port}"
+    try:
+        async with SipUA.start() as phone:
+            assert (await phone.register(username, SIP_PASSWORD, registrar)).code == 200
+            await set_state(plane.sessions, username, "login")
+            disabled = await admin_page.post(f"/admin/agents/{username}/disable")
+            assert disabled.headers["Location"] == "/admin/agents?ok=disabled"  # reloaded
+            async with plane.sessions() as session:
+                agent = await session.scalar(select(Agent).where(Agent.username == username))
+                assert (agent.enabled, agent.state) == (False, "logged_out")
+                # Even a state put back by hand (a stale desk, a script) does not ring it.
+                agent.state = "available"
+                await session.commit()
+            with pytest.raises(SipError) as refused:
+                await phone.register(username, SIP_PASSWORD, registrar, account="again")
+            assert refused.value.code in (401, 403, 404)
+
+            call = await carrier.call(did_uri(plane.settings, AGENZIA_LAVORO),
+                                      from_user="0461000391")
+            await call.wait_state("CONFIRMED", timeout=5)
+            record = await plane.record_in_state("0461000391", "voicemail", timeout=15)
+            await call.hangup()
+            with pytest.raises(TimeoutError):  # its phone never rang
+                await phone.wait_incoming_call(timeout=1)
+            async with plane.sessions() as session:
+                offers = await session.scalar(select(func.count()).select_from(CallOffer)
+                                              .where(CallOffer.call_id == record.id))
+            assert offers == 0
+
+            enabled = await admin_page.post(f"/admin/agents/{username}/enable")
+            assert enabled.headers["Location"] == "/admin/agents?ok=enabled"
+            assert (await phone.register(username, SIP_PASSWORD, registrar,
+                                         account="enabled")).code == 200
+    finally:
+        await remove_agent(plane.sessions, username)  # the next run starts from a clean table

@@ -39,6 +39,9 @@ def test_plain_postgres_url_gets_the_async_driver():
         ("sip_port = ", "not valid TOML"),
         ("timezone = 'Mars/Olympus'", "no known time zone"),
         ("instance = '../etc'", "letters, digits"),
+        ("carrier_outbound_uri = 'sip:0461@trunk'", "plain SIP URI"),
+        ("carrier_outbound_uri = 'sip:trunk;transport=tcp'", "plain SIP URI"),
+        ("carrier_outbound_uri = '203.0.113.5'", "plain SIP URI"),
     ],
 )
 def test_broken_config_gives_one_clear_error(tmp_path: Path, content: str, message: str):

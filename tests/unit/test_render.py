@@ -88,3 +88,11 @@ def test_damaged_credentials_file_is_a_clear_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="delete it"):
         load_or_create(path)
+
+
+def test_carrier_gets_an_outbound_contact_only_when_call_backs_are_configured():
+    without = _render()["pjsip.conf"]
+    assert "type = aor" not in without and "aors" not in without
+    with_contact = _render(carrier_outbound_uri="sip:203.0.113.5:5060")["pjsip.conf"]
+    assert "aors = carrier" in with_contact
+    assert "contact = sip:203.0.113.5:5060" in with_contact

@@ -6,6 +6,7 @@ from ari_app.sanitize import (
     clean_caller_name,
     clean_caller_number,
     clean_dtmf,
+    dialable_number,
     did_variants,
     is_slug,
     normalize_did,
@@ -87,3 +88,13 @@ def test_slugs_and_printable():
     assert not is_slug("a;b")
     assert not is_slug("-x")
     assert printable("a\nb\x1b[31m") == "a\\x0ab\\x1b[31m"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("0461123456", "0461123456"), ("+390461123456", "+390461123456"),
+    ("", None), (None, None), ("anonymous", None), ("12", None), ("1" * 21, None),
+    ("0461 123456", None), ("0461&PJSIP/x", None), ("++39046", None), ("0461123456\n", None),
+    ("٠٤٦١١٢٣", None),  # digits, but not ASCII ones
+])
+def test_given_recorded_number_then_dialled_back_only_exactly_as_stored(raw, expected):
+    assert dialable_number(raw) == expected

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,11 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from centralino import api
 from centralino.config import Settings
 from centralino.runtime import prepare_database
 from centralino.web import MAX_BODY_BYTES, add_web
+from centralino.web.api_v1 import add_api_v1
 from centralino.web.auth import add_user
 
 PASSWORD = "una-password-lunga-1"
@@ -75,6 +79,17 @@ class Browser:
         return await self.post("/login", {"username": username, "password": password})
 
 
+@asynccontextmanager
+async def browser_at(web_db: WebDb, now: datetime) -> AsyncIterator[Browser]:
+    """A browser on a web server whose pages' clock stands still at ``now``."""
+    from centralino.web.wallboard import CLOCK
+
+    app = make_app(web_db)
+    app[CLOCK] = lambda: now
+    async with TestClient(TestServer(app)) as client:
+        yield Browser(client)
+
+
 @pytest.fixture
 async def browser(web_db: WebDb) -> AsyncIterator[Browser]:
     async with TestClient(TestServer(make_app(web_db))) as client:
@@ -87,3 +102,18 @@ async def login_as(browser: Browser, web_db: WebDb, username: str, role: str) ->
     assert response.status == 303, await response.text()
     await browser.get("/")  # the session's CSRF token
     return browser
+
+
+API_TOKEN = "token-di-prova-per-le-api"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+@pytest.fixture
+async def api_client(web_db: WebDb) -> AsyncIterator[TestClient]:
+    """The JSON API behind its bearer token, on the web interface's test server."""
+    app = make_app(web_db)
+    app[api.TOKEN] = API_TOKEN
+    app.middlewares.insert(0, api.require_token)
+    add_api_v1(app)
+    async with TestClient(TestServer(app)) as client:
+        yield client

@@ -51,7 +51,8 @@ async def test_adm2_given_admin_creates_agent_then_listed_digest_only_and_audite
             AuditEntry.object_key == "agent/adm2.giulia"))).one()
     assert entry.action == "agent.add" and entry.before is None
     assert entry.after == {"display_name": "Giulia Bianchi", "profile": "expert",
-                           "services": ["apiae"], "skills": ["patenti", "revisioni"]}
+                           "services": ["apiae"], "skills": ["patenti", "revisioni"],
+                           "enabled": True, "deleted": False}
     assert SIP_PASSWORD not in str(entry.after) and ha1 not in str(entry.after)
 
 
@@ -112,7 +113,7 @@ async def test_adm2_given_agent_changed_then_profile_skills_services_updated_pas
     assert bad.status == 400 and "almeno un servizio" in await bad.text()
     missing = await browser.post("/admin/agents/adm2.nessuno", {
         "profile": "junior", "services": "apiae"})
-    assert missing.status == 400 and "Operatore inesistente" in await missing.text()
+    assert missing.status == 404 and "Operatore inesistente" in await missing.text()
 
 
 async def test_adm2_given_supervisor_then_sees_agents_but_cannot_create(

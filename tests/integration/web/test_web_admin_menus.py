@@ -131,7 +131,7 @@ async def test_adm2_given_invalid_choices_then_refused_with_reason_and_nothing_c
     assert after == before and await _entries(web_db) == entries
     foreign = (await _options(web_db, "trentino-digitale"))["1"]
     response = await browser.post(f"/admin/services/apiae/menu/options/{foreign.id}/delete")
-    assert response.status == 400  # a choice of another service's menu
+    assert response.status == 404  # a choice of another service's menu
     assert "1" in await _options(web_db, "trentino-digitale")
 
 
@@ -182,7 +182,7 @@ async def test_adm2_given_queue_settings_then_bounded_audited_and_restorable(
         assert response.status == 400, change
     assert (await _queue(web_db, "uru")).strategy == original.strategy
     other = await browser.post("/admin/services/uru/queues/apiae", good)
-    assert other.status == 400 and "Coda inesistente" in await other.text()
+    assert other.status == 404 and "Coda inesistente" in await other.text()
     response = await browser.post("/admin/services/uru/queues/uru", good)
     assert response.status == 303
     queue = await _queue(web_db, "uru")

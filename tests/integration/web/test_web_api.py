@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from centralino import api
 from centralino.prompts import sound_name
 from centralino.web.api_v1 import add_api_v1
-from tests.integration.web.conftest import WebDb, make_app
-
-TOKEN = "token-di-prova-per-le-api"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-async def api_client(web_db: WebDb) -> AsyncIterator[TestClient]:
-    app = make_app(web_db)
-    app[api.TOKEN] = TOKEN
-    app.middlewares.insert(0, api.require_token)
-    add_api_v1(app)
-    async with TestClient(TestServer(app)) as client:
-        yield client
+from tests.integration.web.conftest import AUTH
 
 
 def test_api_refuses_to_start_without_the_token_middleware():

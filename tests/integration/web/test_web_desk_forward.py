@@ -310,8 +310,10 @@ async def test_dk2_given_admin_when_setting_sector_mailbox_then_saved_audited_an
             "autotrasporto@provincia.tn.it"
         entry = await session.scalar(select(AuditEntry).where(
             AuditEntry.action == "sector.mailbox").order_by(AuditEntry.id.desc()).limit(1))
-    assert entry.username == "dk2-admin" and entry.object_key == "motorizzazione/Autotrasporto"
-    assert entry.after == {"mailbox": "autotrasporto@provincia.tn.it"}
+    assert entry.username == "dk2-admin"
+    assert entry.object_key == f"motorizzazione/sector/{sector_id}"
+    assert entry.after["mailbox"] == "autotrasporto@provincia.tn.it"
+    assert entry.after["name"] == "Autotrasporto" and entry.after["retired"] is False
     desk_browser.client.session.cookie_jar.clear()
     await login_as(desk_browser, web_db, "dk2-supervisore", "supervisor")
     assert (await desk_browser.get("/admin/settori")).status == 403

@@ -6,6 +6,7 @@ hold only the calls each test inserts for its own service.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -13,24 +14,20 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from centralino.sla.figures import CallFacts
-from centralino.web import wallboard
-from centralino.web.wallboard import CLOCK
+from centralino.web import wallboard, wallboard_feed
 from models import Agent, Queue, Service
 from tests.integration.sla.conftest import insert_calls
-from tests.integration.web.conftest import Browser, WebDb, login_as, make_app
+from tests.integration.web.conftest import Browser, WebDb, browser_at, login_as
 
 NOW = datetime(2031, 5, 20, 10, 0, tzinfo=UTC)  # 12:00 in Rome
 
 
 @pytest.fixture
 async def wall(web_db: WebDb) -> AsyncIterator[Browser]:
-    app = make_app(web_db)
-    app[CLOCK] = lambda: NOW
-    async with TestClient(TestServer(app)) as client:
-        yield Browser(client)
+    async with browser_at(web_db, NOW) as browser:
+        yield browser
 
 
 async def own_service(web_db: WebDb) -> tuple[Service, Queue]:
@@ -50,6 +47,11 @@ def section(html: str, element_id: str) -> str:
     found = re.search(rf'<(\w+) id="{re.escape(element_id)}".*?</\1>', html, re.S)
     assert found, f"no #{element_id} on the page"
     return found.group(0)
+
+
+def text(block: str) -> str:
+    """What a reader sees: the markup's words without its tags."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", block))
 
 
 def figure(block: str, label: str) -> tuple[str, str]:
@@ -132,13 +134,13 @@ async def test_given_calls_today_and_earlier_this_month_then_tm_p_q_against_targ
     html = await (await wall.get("/supervisore")).text()
 
     today_block = section(html, f"sla-{service.slug}-1")
-    assert "Oggi" in today_block and "Risposte 2 · Abbandonate 1" in today_block
+    assert "Oggi" in today_block and "Risposte 2 · Abbandonate 1" in text(today_block)
     assert figure(today_block, "Tm") == ("10.0 s", "met")        # (5 + 15) / 2 ≤ 13 s
     assert figure(today_block, "P") == ("33.3 %", "missed")     # 1 / 3 > 3 %
     assert figure(today_block, "Q") == ("100.0 %", "met")       # ≥ 75 %
 
     month_block = section(html, f"sla-{service.slug}-2")
-    assert "Mese in corso" in month_block and "Risposte 3" in month_block
+    assert "Mese in corso" in month_block and "Risposte 3" in text(month_block)
     assert figure(month_block, "Tm") == ("20.0 s", "missed")    # (5 + 15 + 40) / 3
     assert figure(month_block, "P") == ("25.0 %", "missed")     # 1 / 4
     assert figure(month_block, "Q") == ("66.7 %", "missed")     # 2 / 3 < 75 %
@@ -168,3 +170,54 @@ async def test_given_supervisor_logs_out_then_open_socket_closed(
             if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                 break
     assert socket.close_code == 4401
+
+
+def pushed_card(board: dict, slug: str, period: str) -> dict:
+    [found] = [c for c in board["sla"] if c["slug"] == slug and c["period"] == period]
+    return found
+
+
+async def test_given_open_socket_when_calls_end_then_sla_and_chart_pushed_without_reload(
+        wall: Browser, web_db: WebDb, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(wallboard_feed, "SLA_REFRESH_SECONDS", 0.5)
+    service, _queue = await own_service(web_db)
+    await login_as(wall, web_db, "wal-diretta", "supervisor")
+    html = await (await wall.get("/supervisore")).text()
+    chart = section(html, "calls-chart")
+    assert chart.count("<g data-slot=") == 48  # a plain day: 48 half-hours, drawn in SVG
+    async with wall.client.ws_connect("/supervisore/ws") as socket:
+        board = await socket.receive_json(timeout=5)
+        assert pushed_card(board, service.slug, "today")["answered"] == 0
+        calls_before = board["chart"]["answered"]
+        # 11:05 and 11:40 in Rome: a call answered in 8 s, one abandoned after 30 s.
+        await insert_calls(web_db.sessions, service.id, [
+            answered(NOW - timedelta(minutes=55), 8), abandoned(NOW - timedelta(minutes=20), 30)])
+        while True:
+            board = await socket.receive_json(timeout=5)
+            today = pushed_card(board, service.slug, "today")
+            if today["answered"] == 1 and today["abandoned"] == 1:
+                break
+    tm, p, _q = today["gauges"]
+    assert (tm["label"], tm["shown"], tm["met"]) == ("Tm", "8.0 s", True)
+    assert (p["label"], p["shown"], p["met"]) == ("P", "50.0 %", False)
+    assert pushed_card(board, service.slug, "month")["answered"] == 1
+    slots = {c["label"]: c for c in board["chart"]["columns"]}
+    assert slots["11:00"]["answered"] >= 1 and slots["11:30"]["abandoned"] >= 1
+    assert board["chart"]["answered"] == calls_before + 1
+
+
+async def test_given_three_open_sockets_then_one_snapshot_per_interval(
+        wall: Browser, web_db: WebDb):
+    await login_as(wall, web_db, "wal-condiviso", "supervisor")
+    feed = wall.client.app[wallboard_feed.FEED]
+    sockets = [await wall.client.ws_connect("/supervisore/ws") for _ in range(3)]
+    try:
+        first = [await s.receive_json(timeout=5) for s in sockets]
+        assert first[0] == first[1] == first[2]
+        built = feed.built
+        await asyncio.sleep(3.2)
+        # Three watchers, about three seconds: three or four snapshots, not nine or more.
+        assert feed.built - built <= 4
+    finally:
+        for s in sockets:
+            await s.close()
