@@ -10,6 +10,7 @@ or one word the dialplan turns into a sound (``already``, ``refused``,
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from panoramisk.fast_agi import Request
@@ -46,12 +47,16 @@ async def change_state(sessions: async_sessionmaker, clock: Clock, action: str,
 
 
 def agent_state(sessions: async_sessionmaker, clock: Clock,
-                queue_log: Path | None = None) -> Script:
+                queue_log: Path | None = None,
+                on_change: Callable[[], None] = lambda: None) -> Script:
+    """``on_change`` is told of every applied change (the control plane looks again)."""
     async def handle(request: Request) -> None:
         headers = request.headers
         result = await change_state(
             sessions, clock, headers.get("agi_arg_1", ""), headers.get("agi_arg_2", ""),
             printable(headers.get("agi_uniqueid", ""), 40), queue_log)
+        if result == "ok":
+            on_change()
         await request.send_command(f'SET VARIABLE CENTRALINO_AGENT_RESULT "{result}"')
 
     return handle

@@ -8,17 +8,25 @@ process, or a second process, sees the same agents.
 While the database is away, reads answer from the last snapshot, kept up to date
 with the state changes this process wrote since (journaled or not), so an agent
 who just answered does not look available (see :mod:`ari_app.outage`).
+
+The call flows and the dispatcher ask for a service's agents many times a second
+under load. They are answered from a roster of every agent, read again from the
+database once it is older than ``roster_max_age`` seconds, with every change this
+process posts applied to it at once. What another process changes (the CLI, a
+``psql`` session) is seen within that age; what this process changes, at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from ari_app.outage import LastGood, WriteBehind, Written, insert_if_new
 from ari_app.routing import AgentView
@@ -48,6 +56,9 @@ class AgentSnapshot:
     profile: str
     skills: frozenset[str]
     last_offered_at: datetime | None
+    #: The services the agent answers (ids).
+    services: frozenset[int] = frozenset()
+    enabled: bool = True
 
 
 async def _snapshots(session: AsyncSession, condition: Any) -> list[AgentSnapshot]:
@@ -57,18 +68,27 @@ async def _snapshots(session: AsyncSession, condition: Any) -> list[AgentSnapsho
     round, and loading ``Agent`` would also load its services and theirs.
     """
     agents = select(_AGENTS.c.id, _AGENTS.c.username, _AGENTS.c.state, _AGENTS.c.state_since,
-                    _AGENTS.c.profile, _AGENTS.c.last_offered_at).order_by(_AGENTS.c.id)
+                    _AGENTS.c.profile, _AGENTS.c.last_offered_at,
+                    _AGENTS.c.enabled).order_by(_AGENTS.c.id)
     skills = select(_SKILLS.c.agent_id, _SKILLS.c.skill)
+    services = select(agent_services.c.agent_id, agent_services.c.service_id)
     if condition is not None:
         agents = agents.where(condition)
         skills = skills.where(_SKILLS.c.agent_id.in_(select(_AGENTS.c.id).where(condition)))
+        services = services.where(
+            agent_services.c.agent_id.in_(select(_AGENTS.c.id).where(condition)))
     skills_of: dict[int, set[str]] = {}
     for agent_id, skill in await session.execute(skills):
         skills_of.setdefault(agent_id, set()).add(skill)
+    services_of: dict[int, set[int]] = {}
+    for agent_id, service_id in await session.execute(services):
+        services_of.setdefault(agent_id, set()).add(service_id)
     return [AgentSnapshot(id=row.id, username=row.username, state=row.state,
                           state_since=row.state_since, profile=row.profile,
                           skills=frozenset(skills_of.get(row.id, ())),
-                          last_offered_at=row.last_offered_at)
+                          last_offered_at=row.last_offered_at,
+                          services=frozenset(services_of.get(row.id, ())),
+                          enabled=bool(row.enabled))
             for row in await session.execute(agents)]
 
 
@@ -101,10 +121,18 @@ class _StateChange:
 
 
 class AgentBook:
-    def __init__(self, sessions: async_sessionmaker, writes: WriteBehind | None = None):
+    def __init__(self, sessions: async_sessionmaker, writes: WriteBehind | None = None, *,
+                 roster_max_age: float = 0.25):
         self._sessions = sessions
         self._writes = writes or WriteBehind(sessions)
         self._reads = LastGood(self._writes)
+        self.roster_max_age = roster_max_age
+        #: Every agent as last read, with this process's later changes applied.
+        self._roster: dict[int, AgentSnapshot] | None = None
+        self._roster_read_at = 0.0
+        self._roster_refresh: asyncio.Future[dict[int, AgentSnapshot]] | None = None
+        #: How many times the roster was read from the database (for /metrics, tests).
+        self.roster_reads = 0
         #: Changes journaled and not yet in the database: fresh reads lack them.
         self._waiting: list[_StateChange] = []
         #: Per read in progress, the changes made meanwhile (it may not see them).
@@ -116,16 +144,41 @@ class AgentBook:
 
     # -- reads -------------------------------------------------------------------
     async def of_service(self, service_id: int) -> list[AgentSnapshot]:
-        """Every agent who answers this service, whatever their state."""
+        """Every agent who answers this service, whatever their state (from the roster)."""
+        roster = await self.roster()
+        # A disabled (or deleted) agent has no phone to ring.
+        return [agent for agent in roster.values()
+                if service_id in agent.services and agent.enabled]
+
+    async def roster(self) -> dict[int, AgentSnapshot]:
+        """Every agent by id: read again once older than ``roster_max_age``."""
+        if (self._roster is not None
+                and time.monotonic() - self._roster_read_at < self.roster_max_age):
+            return self._roster
+        if self._roster_refresh is None:  # one read at a time; the others wait for it
+            self._roster_refresh = asyncio.ensure_future(self._read_roster())
+            self._roster_refresh.add_done_callback(self._roster_read_done)
+        return await asyncio.shield(self._roster_refresh)
+
+    def forget_roster(self) -> None:
+        """Someone in this process changed agents behind the book: read them next time."""
+        self._roster_read_at = 0.0
+
+    async def _read_roster(self) -> dict[int, AgentSnapshot]:
+        read_at = time.monotonic()
+
         async def fetch() -> list[AgentSnapshot]:
             async with self._sessions() as session:
-                # A disabled (or deleted) agent has no phone to ring.
-                return await _snapshots(session, _AGENTS.c.id.in_(
-                    select(agent_services.c.agent_id)
-                    .where(agent_services.c.service_id == service_id))
-                    & _AGENTS.c.enabled.is_(True))
+                return await _snapshots(session, None)
 
-        return await self._read(("of_service", service_id), fetch)
+        agents = await self._read("every_agent", fetch)
+        self.roster_reads += 1
+        self._roster = {agent.id: agent for agent in agents}
+        self._roster_read_at = read_at
+        return self._roster
+
+    def _roster_read_done(self, _future: asyncio.Future[Any]) -> None:
+        self._roster_refresh = None
 
     async def get(self, agent_id: int) -> AgentSnapshot | None:
         async def fetch() -> AgentSnapshot | None:
@@ -183,23 +236,25 @@ class AgentBook:
         """
         self._writes.post("agents.set_state", agent_id=agent_id, state=state, at=at,
                           only_if=list(only_if) if only_if is not None else None)
+        self._posted(_StateChange(agent_id, state, at, only_if, offered=False, seq=None))
 
     async def offer_started(self, call_id: str, agent_id: int, channel_id: str,
                             at: datetime) -> None:
         """The agent's phone rings for a call; the offer is known by its leg's channel id."""
         self._writes.post("agents.offer_started", call_id=call_id, agent_id=agent_id,
                           channel_id=channel_id, at=at)
+        self._posted(_StateChange(agent_id, "ringing", at, None, offered=True, seq=None))
 
     async def offer_ended(self, channel_id: str, at: datetime, result: str) -> None:
         self._writes.post("agents.offer_ended", channel_id=channel_id, at=at, result=result)
 
     # -- the writes themselves, inside the writer's transaction and safe to repeat -----
     @staticmethod
-    async def _set_state(session: AsyncSession, *, agent_id: int, state: str, at: datetime,
+    async def _set_state(session: AsyncConnection, *, agent_id: int, state: str, at: datetime,
                          only_if: list[str] | None) -> bool:
-        query = update(Agent).where(Agent.id == agent_id)
+        query = update(_AGENTS).where(_AGENTS.c.id == agent_id)
         if only_if is not None:
-            query = query.where(Agent.state.in_(only_if))
+            query = query.where(_AGENTS.c.state.in_(only_if))
         values: dict[str, object] = {"state": state, "state_since": at}
         if state != "paused":
             values["pause_reason"] = None
@@ -207,7 +262,7 @@ class AgentBook:
         return bool(result.rowcount)
 
     @staticmethod
-    async def _offer_started(session: AsyncSession, *, call_id: str, agent_id: int,
+    async def _offer_started(session: AsyncConnection, *, call_id: str, agent_id: int,
                              channel_id: str, at: datetime) -> None:
         inserted = await session.execute(insert_if_new(session, _OFFERS), dict(
             call_id=call_id, agent_id=agent_id, channel_id=channel_id, ring_started_at=at))
@@ -216,7 +271,7 @@ class AgentBook:
         await session.execute(_RINGING, {"agent_id_": agent_id, "at": at})
 
     @staticmethod
-    async def _offer_ended(session: AsyncSession, *, channel_id: str, at: datetime,
+    async def _offer_ended(session: AsyncConnection, *, channel_id: str, at: datetime,
                            result: str) -> None:
         await session.execute(_OFFER_ENDED, {"channel_id_": channel_id, "at": at,
                                              "result": result})
@@ -234,10 +289,26 @@ class AgentBook:
                           seq=written.seq)
 
     # -- our own changes over remembered snapshots ----------------------------------
+    def _posted(self, change: _StateChange) -> None:
+        """A change of ours, as it is posted: the roster shows it at once, and so does a
+        roster read in progress (it may have missed it)."""
+        if self._roster is not None and change.agent_id in self._roster:
+            self._roster[change.agent_id] = change.applied_to(self._roster[change.agent_id])
+        for meanwhile in self._reading:
+            meanwhile.append(change)
+
     async def _read(self, key: Hashable, query: Callable[[], Awaitable[T]]) -> T:
         await self._writes.flush()  # our own posted changes first
         if not self._reads.enabled:
-            return await query()
+            meanwhile: list[_StateChange] = []
+            self._reading.append(meanwhile)
+            try:
+                answer: Any = await query()
+            finally:
+                self._reading.remove(meanwhile)
+            for change in meanwhile:
+                answer = change.applied_to_answer(answer)
+            return answer
 
         async def fetch() -> T:
             meanwhile: list[_StateChange] = []

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from ari_app.agent_book import AgentBook
@@ -39,7 +40,7 @@ from ari_app.flows.inbound import (
 from ari_app.flows.transfer import TransferRefused
 from ari_app.journal import Journal
 from ari_app.metrics import ReactionTimes, event_received
-from ari_app.outage import DatabaseUnavailable, WriteBehind
+from ari_app.outage import DatabaseUnavailable, WriteBehind, is_writer_commit
 from ari_app.queueing.dispatcher import Dispatcher
 from ari_app.records import CallRecords
 from ari_app.reporting.queue_log_file import QueueLogRecorder
@@ -54,6 +55,9 @@ from ari_app.sanitize import (
 from ari_app.transport.ari import AriClient, AriError, AriUnavailable, Event
 
 log = logging.getLogger(__name__)
+
+#: How stale services and agents may be when changed by another process (the CLI, psql).
+REREAD_SECONDS = 0.25
 
 #: Agents still marked busy by a call of ours that no longer exists get freed at recovery.
 _CALL_BOUND_AGENT_STATES = ("ringing", "on_call")
@@ -82,8 +86,10 @@ def _voicemail_reason(call: Any) -> str:
 
 #: The ARI events the call flows act on (and the tests and benchmark observe); Asterisk
 #: drops the rest (channel variables, state changes, bridge and dial events: most of
-#: what it would send) before formatting them.
+#: what it would send) before formatting them. ``RESTResponse`` carries the answers
+#: to requests sent over the event socket: without it they would be dropped too.
 HANDLED_EVENTS = (
+    "RESTResponse",
     "StasisStart", "StasisEnd", "ChannelHangupRequest", "ChannelDestroyed",
     "ChannelDtmfReceived", "PlaybackStarted", "PlaybackContinuing", "PlaybackFinished",
     "RecordingStarted", "RecordingFinished", "RecordingFailed", "ApplicationReplaced",
@@ -118,8 +124,13 @@ class ControlPlane:
         if self.queue_log is not None:
             self.writes.listen(self.queue_log)
         self.records = CallRecords(sessions, self.writes)
-        self.directory = ServiceDirectory(sessions, self.writes)
-        self.agents = AgentBook(sessions, self.writes)
+        # Services and agents are read again at most every quarter of a second, and at
+        # once after a change committed in this process (``_someone_committed``).
+        self.directory = ServiceDirectory(sessions, self.writes,
+                                          version_max_age=REREAD_SECONDS)
+        self.agents = AgentBook(sessions, self.writes, roster_max_age=REREAD_SECONDS)
+        self._engine = sessions.kw["bind"].sync_engine
+        sa_event.listen(self._engine, "commit", self._someone_committed)
         self.clock = clock
         self.dispatcher = Dispatcher(ari, self.agents, clock, poll_seconds=dispatch_poll_seconds)
         self.kit = Toolkit(
@@ -141,6 +152,20 @@ class ControlPlane:
         self._recovering = asyncio.Lock()
         #: Recovery found the database away: calls are reconciled once it has caught up.
         self._reconcile_later = False
+
+    def _someone_committed(self, connection: Any) -> None:
+        """A transaction in this process (web admin, desk, feature code, API) committed:
+        it may have changed services or agents, so the next call reads them again."""
+        if is_writer_commit(connection):
+            return  # the calls' own records and agent states: already known here
+        self.directory.forget()
+        self.agents_changed()
+
+    def agents_changed(self) -> None:
+        """An agent's state was changed in this process outside the call flows (feature
+        code, desktop): read the agents again and look for waiting callers now."""
+        self.agents.forget_roster()
+        self.dispatcher.kick()
 
     @property
     def active_calls(self) -> list[CallHandle]:
@@ -563,6 +588,8 @@ class ControlPlane:
                 agent.id, max(0.0, wrapup - (now - since).total_seconds()))
 
     async def close(self) -> None:
+        if sa_event.contains(self._engine, "commit", self._someone_committed):
+            sa_event.remove(self._engine, "commit", self._someone_committed)
         await self.callbacks.close()
         await self.dispatcher.close()
         await self.writes.close()

@@ -7,6 +7,7 @@ is away, the last answer is served (:class:`ari_app.outage.LastGood`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date
@@ -224,25 +225,41 @@ class ServiceDirectory:
     service again only when it moved. An admin's change applies to the next call.
     """
 
-    def __init__(self, sessions: async_sessionmaker, writes: WriteBehind | None = None):
+    def __init__(self, sessions: async_sessionmaker, writes: WriteBehind | None = None, *,
+                 version_max_age: float = 0.0):
         self._sessions = sessions
         self._reads = LastGood(writes)
         self._version: int | None = None
         self._kept: dict[Hashable, Any] = {}
+        #: The counter is looked at again only once this old (0: on every lookup); a
+        #: change made in this process calls :meth:`forget` and is seen at once.
+        self.version_max_age = version_max_age
+        self._version_read_at = float("-inf")
+
+    def forget(self) -> None:
+        """The configuration may have changed: look at the counter on the next lookup."""
+        self._version_read_at = float("-inf")
 
     async def _current(self, key: Hashable, fetch: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """``fetch``'s answer, read again only if the configuration changed since."""
+        if (key in self._kept
+                and time.monotonic() - self._version_read_at < self.version_max_age):
+            return self._kept[key]
+
         async def read() -> T:
+            read_at = time.monotonic()
             async with self._sessions() as session:
                 version = await session.scalar(_VERSION)
                 if version is None or version != self._version:
                     self._kept.clear()  # also when the counter is missing: keep nothing
                     self._version = version
                 elif key in self._kept:
+                    self._version_read_at = read_at
                     return self._kept[key]
                 value = await fetch(session)
             if version is not None:
                 self._kept[key] = value
+                self._version_read_at = read_at
             return value
 
         return await self._reads.read(key, read)

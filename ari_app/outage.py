@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Insert, Table, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from ari_app.journal import Entry, Journal
 
@@ -44,6 +44,16 @@ Apply = Callable[..., Awaitable[Any]]
 #: SQLSTATEs of a server that is gone or refusing sessions: connection exceptions,
 #: shutdown or start-up in progress, too many connections.
 _UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+#: Marks the write-behind's own transactions, so that a listener to the engine's commits
+#: can tell the calls' records from changes made by someone else in this process.
+WRITER_OPTIONS = {"centralino_writer": True}
+
+
+def is_writer_commit(connection: Any) -> bool:
+    """For an engine ``commit`` listener: was this the write-behind committing?"""
+    return bool(connection.get_execution_options().get("centralino_writer"))
 
 
 class DatabaseUnavailable(Exception):
@@ -74,9 +84,12 @@ def is_unreachable(exc: BaseException) -> bool:
     return False
 
 
-def insert_if_new(session: AsyncSession, table: Table) -> Insert:
+def insert_if_new(session: AsyncSession | AsyncConnection, table: Table) -> Insert:
     """An INSERT that leaves an existing row (same key) alone: a replayed write is a no-op."""
-    dialect = session.bind.dialect.name if session.bind is not None else ""
+    if isinstance(session, AsyncConnection):
+        dialect = session.dialect.name
+    else:
+        dialect = session.bind.dialect.name if session.bind is not None else ""
     return _insert_if_new(dialect, table)
 
 
@@ -107,7 +120,9 @@ class Written:
 class Operation:
     """How one kind of write is applied, and what may be done around it."""
 
-    #: ``apply(session, **args)`` writes it inside the caller's transaction, idempotently.
+    #: ``apply(connection, **args)`` writes it inside the caller's transaction, idempotently
+    #: (a Core connection: the writer needs no ORM session, and its commits are not the
+    #: sessions' commits that tell the control plane someone changed the configuration).
     apply: Apply
     #: What the write is about (e.g. one call's record): a write is merged only into the
     #: latest queued write about the same thing, so their order never changes.
@@ -150,6 +165,7 @@ class WriteBehind:
     def __init__(self, sessions: async_sessionmaker, journal: Journal | None = None, *,
                  retry_first: float = 0.5, retry_max: float = 5.0, batch_max: int = 500):
         self.sessions = sessions
+        self._engine: AsyncEngine = sessions.kw["bind"]
         self.journal = journal
         self.retry_first = retry_first
         self.retry_max = retry_max
@@ -320,9 +336,9 @@ class WriteBehind:
             await self._journal(batch)
             return
         try:
-            async with self.sessions() as session:
-                results = [await self._ops[q.op].apply(session, **q.args) for q in batch]
-                await session.commit()
+            async with self._engine.begin() as connection:
+                await connection.execution_options(**WRITER_OPTIONS)
+                results = [await self._ops[q.op].apply(connection, **q.args) for q in batch]
         except Exception as exc:
             if self.journal is not None and is_unreachable(exc):
                 self.noticed(exc)
@@ -389,8 +405,8 @@ class WriteBehind:
     async def _replay(self) -> None:
         """Apply the journal in order and empty it; raise if the database is still away."""
         assert self.journal is not None
-        async with self.sessions() as session:
-            await session.execute(text("SELECT 1"))
+        async with self._engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
         applied = rejected = 0
         while True:
             for entry in [e for e in self.journal.entries if e.seq > self.applied_through]:
@@ -422,9 +438,9 @@ class WriteBehind:
         try:
             if operation is None:
                 raise LookupError(f"unknown journal operation {entry.op!r}")
-            async with self.sessions() as session:
-                await operation.apply(session, **entry.args)
-                await session.commit()
+            async with self._engine.begin() as connection:
+                await connection.execution_options(**WRITER_OPTIONS)
+                await operation.apply(connection, **entry.args)
             return True
         except Exception as exc:
             if is_unreachable(exc):

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Update, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from ari_app.outage import (
     DatabaseUnavailable,
@@ -106,7 +106,7 @@ class CallRecords:
 
     # -- the writes themselves, inside the writer's transaction and safe to repeat -----
     @staticmethod
-    async def _arrived(session: AsyncSession, *, call_id: str, channel_id: str,
+    async def _arrived(session: AsyncConnection, *, call_id: str, channel_id: str,
                        service_id: int | None, did: str, caller_number: str, caller_name: str,
                        at: datetime, in_hours: bool | None,
                        service_slug: str | None = None) -> None:
@@ -119,17 +119,17 @@ class CallRecords:
             in_hours=in_hours, flow_state="arrived", overflow=False, ivr_path="", notes=""))
 
     @staticmethod
-    async def _update(session: AsyncSession, *, call_id: str, fields: dict[str, Any]) -> None:
+    async def _update(session: AsyncConnection, *, call_id: str, fields: dict[str, Any]) -> None:
         if fields:
             await session.execute(_update_statement(frozenset(fields)),
                                   {"call_id_": call_id, **fields})
 
     @staticmethod
-    async def _ended(session: AsyncSession, *, call_id: str, at: datetime, hung_up_by: str,
+    async def _ended(session: AsyncConnection, *, call_id: str, at: datetime, hung_up_by: str,
                      cause: int | None, outcome: str, extra: dict[str, Any]) -> bool:
         if extra:  # rare (a restarted process closing a call): built as needed
             result = await session.execute(
-                update(Call).where(Call.id == call_id, Call.ended_at.is_(None)).values(
+                update(_CALLS).where(_CALLS.c.id == call_id, _CALLS.c.ended_at.is_(None)).values(
                     ended_at=at, hung_up_by=hung_up_by, hangup_cause=cause, outcome=outcome,
                     flow_state="ended", **extra))
         else:
@@ -139,7 +139,7 @@ class CallRecords:
         return bool(result.rowcount)
 
     @staticmethod
-    async def _voicemail(session: AsyncSession, *, call_id: str, service_id: int,
+    async def _voicemail(session: AsyncConnection, *, call_id: str, service_id: int,
                          recording: str, duration: int | None, at: datetime, reason: str,
                          callback_requested: bool) -> None:
         audio_path = f"recording/{recording}.wav"

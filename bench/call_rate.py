@@ -45,6 +45,7 @@ from bench_instance import (
     bench_configuration,
     bench_settings,
     cpu_seconds,
+    cpu_split,
     create_agents,
     host_jiffies,
     new_bench_password,
@@ -294,6 +295,7 @@ class Bench:
         before = await self.metrics(reset=True)
         a0, h0, b0 = cpu_seconds(self.asterisk_pid), host_jiffies(), time.process_time()
         p0 = cpu_seconds(before["pid"])
+        split0 = cpu_split(before["pid"])
         self.loadgen.requests = 0
         t0 = time.perf_counter()
         tasks: list[asyncio.Task[BenchCall]] = []
@@ -316,11 +318,20 @@ class Bench:
         t1 = time.perf_counter()
         a1, h1, b1 = cpu_seconds(self.asterisk_pid), host_jiffies(), time.process_time()
         p1 = cpu_seconds(after["pid"])
+        split1 = cpu_split(after["pid"])
         await asyncio.sleep(self.args.settle)  # records closed, agents out of wrap-up
         records = await self.records_of(calls)
         result = self.summarize(rate, seconds, calls, placing, t1 - t0, lag_max, before, after,
                                 (a0, a1), (h0, h1), (b0, b1), (p0, p1), records)
         result["agents_logged_in"] = staffed
+        result["control_plane_user_system_ms_per_call"] = [
+            round((split1[i] - split0[i]) * 1000 / len(calls), 2) for i in (0, 1)]
+        for key, counters in (("ari_requests", ("websocket", "http")),
+                              ("database", ("transactions", "writes", "agent_roster_reads"))):
+            if key in before and key in after:
+                result[f"control_plane_{key}_per_call"] = {
+                    name: round((after[key][name] - before[key][name]) / len(calls), 2)
+                    for name in counters}
         result["agents_available_at_start"] = free
         result["bench_ari_requests_per_call"] = round(self.loadgen.requests / len(calls), 2)
         return result

@@ -211,14 +211,16 @@ async def _serve(settings: Settings, sounds_dir: str, announce: str,
 @click.pass_context
 def serve(ctx: click.Context, sounds_dir: str) -> None:
     """Run the control plane against an Asterisk managed elsewhere."""
-    asyncio.run(_serve(_settings(ctx), sounds_dir, "using the configured Asterisk",
-                       Path(sounds_dir)))
+    from centralino.runtime import run_control_plane
+    run_control_plane(_serve(_settings(ctx), sounds_dir, "using the configured Asterisk",
+                             Path(sounds_dir)))
 
 
 @main.command("run")
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Start everything: the Asterisk sandbox, the control plane and the web server."""
+    from centralino.runtime import run_control_plane
     settings = _settings(ctx)
     click.echo("starting the Asterisk sandbox")
     sandbox = bring_up(settings)
@@ -229,8 +231,8 @@ def run(ctx: click.Context) -> None:
                 f"{settings.bind_address}:{settings.ari_port}, AMI "
                 f"{settings.bind_address}:{settings.ami_port}; database {db_where}")
     try:
-        asyncio.run(_serve(settings, sounds_dir_in(sandbox), announce,
-                           sandbox.host_path(sounds_dir_in(sandbox))))
+        run_control_plane(_serve(settings, sounds_dir_in(sandbox), announce,
+                                 sandbox.host_path(sounds_dir_in(sandbox))))
     finally:
         sandbox.stop()
         click.echo("stopped")

@@ -160,7 +160,8 @@ class InboundCall(MenuSteps, TransferSteps):
         self._offer_seq = 0
         self._timer_seq = 0
         self._timers: dict[str, int] = {}
-        self._timer_tasks: set[asyncio.Task[None]] = set()
+        #: Pending timers (a callback each, cheaper than a task): cancelled with the call.
+        self._timer_handles: list[asyncio.TimerHandle] = []
         self._caller_hung_up = False
         self._hangup_cause: int | None = None
         self._recording: str | None = None
@@ -238,22 +239,21 @@ class InboundCall(MenuSteps, TransferSteps):
         self._timer_seq += 1
         token = self._timer_seq
         self._timers[name] = token
-
-        async def fire() -> None:
-            await asyncio.sleep(seconds)
-            self.post({"type": "Timer", "name": name, "token": token})
-
-        task = asyncio.get_running_loop().create_task(fire())
-        self._timer_tasks.add(task)
-        task.add_done_callback(self._timer_tasks.discard)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._timer_handles = [h for h in self._timer_handles
+                               if not h.cancelled() and h.when() > now]  # fired ones go
+        self._timer_handles.append(loop.call_later(
+            seconds, self.post, {"type": "Timer", "name": name, "token": token}))
 
     def _cancel_timer(self, name: str) -> None:
         self._timers.pop(name, None)
 
     def cancel_timers(self) -> None:
         self._timers.clear()
-        for task in list(self._timer_tasks):
-            task.cancel()
+        for handle in self._timer_handles:
+            handle.cancel()
+        self._timer_handles = []
 
     # -- arrival -------------------------------------------------------------------
     async def start(self) -> None:

@@ -40,11 +40,15 @@ class Waiting:
 
 
 class Dispatcher:
-    def __init__(self, ari: Any, agents: AgentBook, clock: Clock, *, poll_seconds: float = 2.0):
+    def __init__(self, ari: Any, agents: AgentBook, clock: Clock, *, poll_seconds: float = 2.0,
+                 min_round_seconds: float = 0.05):
         self.ari = ari
         self.agents = agents
         self.clock = clock
         self.poll_seconds = poll_seconds
+        #: Rounds asked for meanwhile wait this long after one starts: under load one
+        #: round (one look at the phones) serves many callers instead of one each.
+        self.min_round_seconds = min_round_seconds
         self.waiting: dict[str, Waiting] = {}
         #: Agents being rung for some call right now: never offered twice at once.
         self.offered: set[int] = set()
@@ -111,14 +115,20 @@ class Dispatcher:
         task.add_done_callback(self._wrapups.discard)
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()
+            started = loop.time()
             try:
                 await self.match()
             except Exception:
                 log.exception("dispatcher: matching failed; will retry")
+            rest = self.min_round_seconds - (loop.time() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
 
     async def _phones(self) -> dict[str, Event]:
         """Every agent phone's state and channels, in one ARI request per round."""

@@ -2,11 +2,20 @@
 
 This module is the only one that knows ARI's URLs and payloads. Call logic
 talks to :class:`AriClient`'s typed helpers and never builds a URL itself.
+
+Requests travel over the event WebSocket itself once it is up (ARI "REST over
+WebSocket", Asterisk 20.14/21.9/22.4 and later): a request is one JSON frame and
+its answer a ``RESTResponse`` event, so there is no HTTP request to build and
+parse on either side, and Asterisk checks the password once per connection
+instead of once per request. Before the socket is up (and during re-adoption,
+which runs before events are read), or with an Asterisk that does not answer
+over the socket, requests go over HTTP as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -14,11 +23,16 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
+import orjson
 from yarl import URL
 
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
+
+#: What every request's answer over the WebSocket starts with (Asterisk writes the
+#: type first); events are told apart from answers without parsing them twice.
+_RESPONSE_PREFIX = '{"type":"RESTResponse"'
 
 
 class AriError(Exception):
@@ -42,14 +56,26 @@ class AriClient:
     """REST and WebSocket client for one Stasis application."""
 
     def __init__(self, base_url: str, user: str, password: str, app: str, *,
-                 request_timeout: float = 10.0):
+                 request_timeout: float = 10.0, rest_over_websocket: bool = True):
         #: Called as each request leaves (reaction-time measurement); must be cheap.
         self.on_request: Callable[[], None] | None = None
         self.base_url = base_url.rstrip("/")
         self.app = app
         self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._request_timeout = request_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._rest_over_websocket = rest_over_websocket
+        #: The event socket, while requests may travel over it.
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        #: request id → the future its RESTResponse resolves.
+        self._pending: dict[str, asyncio.Future[Event]] = {}
+        self._request_ids = itertools.count(1)
+        #: Events read while checking a new socket, yielded before the rest.
+        self._early_events: list[str] = []
+        #: How many requests went over the WebSocket and over HTTP (for /metrics, tests).
+        self.requests_over_websocket = 0
+        self.requests_over_http = 0
 
     async def __aenter__(self) -> AriClient:
         return self
@@ -75,29 +101,107 @@ class AriClient:
             self._session = None
 
     # -- REST ----------------------------------------------------------------
+    @property
+    def over_websocket(self) -> bool:
+        """True while requests travel over the event WebSocket."""
+        return self._ws is not None
+
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                       body: dict[str, Any] | None = None) -> Any:
         if self.on_request is not None:
             self.on_request()
-        query = urlencode([(k, _param(v)) for k, v in (params or {}).items() if v is not None],
-                          quote_via=quote)
+        query = urlencode([(k, _param(v)) for k, v in params.items() if v is not None],
+                          quote_via=quote) if params else ""
+        if self._ws is not None:
+            return await self._request_over_websocket(method, path, query, body)
+        return await self._request_over_http(method, path, query, body)
+
+    async def _request_over_http(self, method: str, path: str, query: str,
+                                 body: dict[str, Any] | None) -> Any:
+        self.requests_over_http += 1
         # Encoded here once, and handed over as such: yarl would parse and re-encode it.
         url = URL(f"{self.base_url}/ari{path}?{query}" if query else f"{self.base_url}/ari{path}",
                   encoded=True)
         try:
             async with self.session.request(method, url, json=body) as resp:
                 text = await resp.text()
-                if resp.status >= 400:
-                    try:
-                        message = json.loads(text).get("message", text)
-                    except ValueError:
-                        message = text
-                    raise AriError(method, path, resp.status, message)
-                if not text:
-                    return None
-                return json.loads(text)
+                return _answer(method, path, resp.status, text)
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
             raise AriUnavailable(f"{method} {path}: {exc}") from exc
+
+    async def _request_over_websocket(self, method: str, path: str, query: str,
+                                      body: dict[str, Any] | None) -> Any:
+        ws = self._ws
+        assert ws is not None
+        self.requests_over_websocket += 1
+        request_id = str(next(self._request_ids))
+        frame: dict[str, Any] = {
+            "type": "RESTRequest", "request_id": request_id, "method": method,
+            "uri": f"{path[1:]}?{query}" if query else path[1:],
+        }
+        if body is not None:
+            frame["content_type"] = "application/json"
+            frame["message_body"] = orjson.dumps(body).decode()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Event] = loop.create_future()
+        self._pending[request_id] = answer
+        expiry = loop.call_later(self._request_timeout, self._expire, request_id, method, path)
+        try:
+            await ws.send_str(orjson.dumps(frame).decode())
+            response = await answer
+        except (aiohttp.ClientConnectionError, ConnectionError) as exc:
+            raise AriUnavailable(f"{method} {path}: {exc}") from exc
+        finally:
+            expiry.cancel()
+            self._pending.pop(request_id, None)
+        return _answer(method, path, int(response.get("status_code", 500)),
+                       response.get("message_body") or "")
+
+    def _expire(self, request_id: str, method: str, path: str) -> None:
+        answer = self._pending.pop(request_id, None)
+        if answer is not None and not answer.done():
+            answer.set_exception(AriUnavailable(f"{method} {path}: no answer from Asterisk"))
+
+    def _answered(self, text: str) -> None:
+        """A RESTResponse arrived on the event socket: wake whoever asked."""
+        try:
+            response = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            log.warning("ignoring a malformed ARI response")
+            return
+        answer = self._pending.pop(str(response.get("request_id", "")), None)
+        if answer is not None and not answer.done():
+            answer.set_result(response)
+
+    def _socket_gone(self) -> None:
+        """The event socket closed: requests in flight fail, new ones go over HTTP."""
+        self._ws = None
+        pending, self._pending = self._pending, {}
+        for answer in pending.values():
+            if not answer.done():
+                answer.set_exception(AriUnavailable("ARI WebSocket closed"))
+
+    async def _try_websocket_requests(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
+        """Ask one request over the new socket; if Asterisk answers, use it from now on.
+
+        Runs before events are read, so it reads the socket itself until the answer
+        comes, keeping whatever events arrive meanwhile for the caller to yield.
+        """
+        request_id = "probe-" + str(next(self._request_ids))
+        await ws.send_str(orjson.dumps({
+            "type": "RESTRequest", "request_id": request_id, "method": "GET",
+            "uri": f"applications/{_q(self.app)}"}).decode())
+        try:
+            async with asyncio.timeout(2.0):
+                while True:
+                    message = await ws.receive()
+                    if message.type != aiohttp.WSMsgType.TEXT:
+                        return False
+                    if message.data.startswith(_RESPONSE_PREFIX) and request_id in message.data:
+                        return orjson.loads(message.data).get("status_code") == 200
+                    self._early_events.append(message.data)
+        except TimeoutError:
+            return False
 
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{_q(channel_id)}/answer")
@@ -246,7 +350,12 @@ class AriClient:
     async def events(self, on_connect: Callable[[], Awaitable[None]] | None = None, *,
                      max_backoff: float = 5.0) -> AsyncIterator[Event]:
         """Yield events forever, reconnecting with backoff; ``on_connect`` runs after each
-        (re)connection, before any event is yielded, so the caller can re-adopt calls."""
+        (re)connection, before any event is yielded, so the caller can re-adopt calls.
+
+        Answers to requests sent over the socket are taken out of the stream here and
+        handed to the requests waiting for them: whoever consumes the events must keep
+        consuming for requests to be answered (and so must not await a request itself).
+        """
         backoff = 0.2
         ws_url = self.base_url.replace("http", "ws", 1) + "/ari/events"
         while True:
@@ -262,20 +371,52 @@ class AriClient:
                             await on_connect()
                         except Exception:
                             log.exception("re-adoption after ARI (re)connect failed")
-                    async for message in ws:
-                        if message.type == aiohttp.WSMsgType.TEXT:
-                            try:
-                                yield json.loads(message.data)
-                            except ValueError:
-                                log.warning("ignoring a malformed ARI event")
-                        elif message.type in (aiohttp.WSMsgType.ERROR,
-                                              aiohttp.WSMsgType.CLOSED):
-                            break
+                    self._early_events = []
+                    if self._rest_over_websocket:
+                        if await self._try_websocket_requests(ws):
+                            self._ws = ws
+                        else:
+                            log.warning("Asterisk does not answer requests over the ARI "
+                                        "WebSocket (before 22.4?): using HTTP")
+                    for data in self._early_events:
+                        yield orjson.loads(data)
+                    self._early_events = []
+                    try:
+                        async for message in ws:
+                            if message.type == aiohttp.WSMsgType.TEXT:
+                                data = message.data
+                                if data.startswith(_RESPONSE_PREFIX):
+                                    self._answered(data)
+                                    continue
+                                try:
+                                    event = orjson.loads(data)
+                                except orjson.JSONDecodeError:
+                                    log.warning("ignoring a malformed ARI event")
+                                    continue
+                                yield event
+                            elif message.type in (aiohttp.WSMsgType.ERROR,
+                                                  aiohttp.WSMsgType.CLOSED):
+                                break
+                    finally:
+                        self._socket_gone()
                 log.warning("ARI WebSocket closed; reconnecting")
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.warning("ARI not reachable (%s); retrying in %.1f s", exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff)
+
+
+def _answer(method: str, path: str, status: int, text: str) -> Any:
+    """An ARI answer's body as JSON, or AriError for an error status (over either way)."""
+    if status >= 400:
+        try:
+            message = json.loads(text).get("message", text)
+        except (ValueError, AttributeError):
+            message = text
+        raise AriError(method, path, status, message)
+    if not text:
+        return None
+    return orjson.loads(text)
 
 
 def _param(value: Any) -> str:

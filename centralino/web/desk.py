@@ -233,6 +233,9 @@ async def desk_state(request: web.Request) -> web.Response:
         return await _page(request, agent_id, 400, "Indicare il motivo della pausa.")
     try:
         await set_state(web_context(request).sessions, agent.username, action, reason)
+        plane = request.app.get(PLANE)
+        if plane is not None:
+            plane.agents_changed()
     except (StateRefused, AlreadyLoggedIn):
         return await _page(request, agent_id, 409, REFUSALS[action])
     except AgentError:

@@ -34,9 +34,26 @@ class Database:
     def __init__(self, sessions):
         self.sessions = sessions
         self.away = False
+        #: The writer's side: it takes Core connections from the engine (``kw["bind"]``).
+        self.kw = {"bind": _Engine(self)}
 
     def __call__(self):
         return _Refused() if self.away else self.sessions()
+
+
+class _Engine:
+    """The engine behind ``Database``, refusing connections while it is away."""
+
+    def __init__(self, database: Database):
+        self._database = database
+
+    def begin(self):
+        database = self._database
+        return _Refused() if database.away else database.sessions.kw["bind"].begin()
+
+    def connect(self):
+        database = self._database
+        return _Refused() if database.away else database.sessions.kw["bind"].connect()
 
 
 class _Refused:
