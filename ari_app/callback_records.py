@@ -12,11 +12,16 @@ from collections.abc import Hashable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from ari_app.outage import WriteBehind
 from models import AuditEntry, Call, Callback, Voicemail
+
+_CALLBACKS = Callback.__table__
+_VOICEMAILS = Voicemail.__table__
+_CALLS = Call.__table__
+_AUDIT = AuditEntry.__table__
 
 
 def _key(args: dict[str, Any]) -> Hashable:
@@ -65,47 +70,52 @@ class CallbackRecords:
             return list((await session.scalars(select(Callback).where(
                 Callback.ended_at.is_(None)))).all())
 
-    # -- the writes, inside the writer's transaction ----------------------------------
+    # -- the writes, inside the writer's transaction (a Core connection) --------------
     @staticmethod
-    async def _update(session: AsyncSession, *, callback_id: str,
+    async def _update(session: AsyncConnection, *, callback_id: str,
                       fields: dict[str, Any]) -> None:
-        await session.execute(update(Callback).where(
-            Callback.id == callback_id, Callback.ended_at.is_(None)).values(**fields))
+        await session.execute(update(_CALLBACKS).where(
+            _CALLBACKS.c.id == callback_id, _CALLBACKS.c.ended_at.is_(None)).values(**fields))
 
     @staticmethod
-    async def _answered(session: AsyncSession, *, callback_id: str, at: datetime) -> None:
-        changed = await session.execute(update(Callback).where(
-            Callback.id == callback_id, Callback.answered_at.is_(None)).values(
+    async def _answered(session: AsyncConnection, *, callback_id: str, at: datetime) -> None:
+        changed = await session.execute(update(_CALLBACKS).where(
+            _CALLBACKS.c.id == callback_id, _CALLBACKS.c.answered_at.is_(None)).values(
             answered_at=at, state="connected", result="answered"))
         if not changed.rowcount:
             return
-        callback = await session.get(Callback, callback_id)
+        callback = (await session.execute(
+            select(_CALLBACKS.c.voicemail_id, _CALLBACKS.c.call_id, _CALLBACKS.c.agent_id)
+            .where(_CALLBACKS.c.id == callback_id))).first()
         if callback is None:
             return
         if callback.voicemail_id is not None:
-            await session.execute(update(Voicemail).where(
-                Voicemail.id == callback.voicemail_id, Voicemail.handled_at.is_(None))
+            await session.execute(update(_VOICEMAILS).where(
+                _VOICEMAILS.c.id == callback.voicemail_id, _VOICEMAILS.c.handled_at.is_(None))
                 .values(handled_at=at, handled_by=callback.agent_id))
         if callback.call_id is not None:
-            await session.execute(update(Call).where(
-                Call.id == callback.call_id, Call.callback_done_at.is_(None))
+            await session.execute(update(_CALLS).where(
+                _CALLS.c.id == callback.call_id, _CALLS.c.callback_done_at.is_(None))
                 .values(callback_done_at=at, callback_done_by=callback.agent_id))
 
     @staticmethod
-    async def _ended(session: AsyncSession, *, callback_id: str, at: datetime, result: str,
+    async def _ended(session: AsyncConnection, *, callback_id: str, at: datetime, result: str,
                      hung_up_by: str, cause: int | None) -> None:
-        changed = await session.execute(update(Callback).where(
-            Callback.id == callback_id, Callback.ended_at.is_(None)).values(
+        changed = await session.execute(update(_CALLBACKS).where(
+            _CALLBACKS.c.id == callback_id, _CALLBACKS.c.ended_at.is_(None)).values(
             ended_at=at, result=result, hung_up_by=hung_up_by, hangup_cause=cause,
             state="ended"))
         if not changed.rowcount:
             return
-        callback = await session.get(Callback, callback_id)
+        callback = (await session.execute(
+            select(_CALLBACKS.c.voicemail_id, _CALLBACKS.c.call_id, _CALLBACKS.c.agent_id,
+                   _CALLBACKS.c.username, _CALLBACKS.c.number, _CALLBACKS.c.answered_at)
+            .where(_CALLBACKS.c.id == callback_id))).first()
         if callback is None:
             return
         item = (f"voicemail/{callback.voicemail_id}" if callback.voicemail_id is not None
                 else f"call/{callback.call_id}")
-        session.add(AuditEntry(
+        await session.execute(insert(_AUDIT).values(
             at=at, username=callback.username, action="callback.end",
             object_type="callback", object_key=callback_id,
             before={"item": item, "number": callback.number, "agent_id": callback.agent_id},

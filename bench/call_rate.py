@@ -100,9 +100,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a DEDICATED database (e.g. postgresql://postgres@127.0.0.1/"
                              "centralino_bench): prompts, modes and queues are changed and "
                              "bench agents replaced. Default: a fresh SQLite in --state-dir")
-    parser.add_argument("--port-base", type=int, default=47000,
+    parser.add_argument("--port-base", type=int, default=27000,
                         help="ports: SIP base+60, ARI +88, AMI +38, FastAGI +573, web +80, "
-                             "answering phones +62 (default 47000)")
+                             "answering phones +62 (default 27000, below the ephemeral range)")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)

@@ -24,7 +24,9 @@ POSTGRES_ADMIN_URL = os.environ.get("CENTRALINO_TEST_POSTGRES",
 def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings of the test instance: its own ports, state and Asterisk instance name."""
     state = tmp_path_factory.mktemp("state")
-    sip_port = int(os.environ.get("CENTRALINO_TEST_SIP_PORT", "35060"))
+    # Fixed ports sit below Linux's ephemeral range (32768-60999): a port the suite's own
+    # client connections left in TIME_WAIT there could not be listened on.
+    sip_port = int(os.environ.get("CENTRALINO_TEST_SIP_PORT", "25060"))
     # Call-backs go to the carrier's user agent (tests/support/sipua.py) on 127.0.0.2.
     carrier_port = os.environ.get("CENTRALINO_TEST_CARRIER_PORT", str(sip_port + 2))
     env = {
@@ -32,10 +34,10 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "CENTRALINO_INSTANCE": os.environ.get("CENTRALINO_TEST_INSTANCE", "test"),
         "CENTRALINO_STATE_DIR": str(state),
         "CENTRALINO_SIP_PORT": str(sip_port),
-        "CENTRALINO_ARI_PORT": os.environ.get("CENTRALINO_TEST_ARI_PORT", "38088"),
-        "CENTRALINO_AMI_PORT": os.environ.get("CENTRALINO_TEST_AMI_PORT", "35038"),
-        "CENTRALINO_AGI_PORT": os.environ.get("CENTRALINO_TEST_AGI_PORT", "34573"),
-        "CENTRALINO_WEB_PORT": os.environ.get("CENTRALINO_TEST_WEB_PORT", "38080"),
+        "CENTRALINO_ARI_PORT": os.environ.get("CENTRALINO_TEST_ARI_PORT", "25088"),
+        "CENTRALINO_AMI_PORT": os.environ.get("CENTRALINO_TEST_AMI_PORT", "25038"),
+        "CENTRALINO_AGI_PORT": os.environ.get("CENTRALINO_TEST_AGI_PORT", "25573"),
+        "CENTRALINO_WEB_PORT": os.environ.get("CENTRALINO_TEST_WEB_PORT", "25080"),
         # Test callers send silence: Asterisk would trim it from a message and end
         # the recording early, so silence detection is off for the suite.
         "CENTRALINO_VOICEMAIL_MAX_SILENCE_SECONDS": "0",
