@@ -30,9 +30,8 @@ log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 
-#: What every request's answer over the WebSocket starts with (Asterisk writes the
-#: type first); events are told apart from answers without parsing them twice.
-_RESPONSE_PREFIX = '{"type":"RESTResponse"'
+#: The event type that carries a request's answer over the WebSocket.
+_RESPONSE = "RESTResponse"
 
 
 class AriError(Exception):
@@ -71,8 +70,10 @@ class AriClient:
         #: request id → the future its RESTResponse resolves.
         self._pending: dict[str, asyncio.Future[Event]] = {}
         self._request_ids = itertools.count(1)
+        #: How long a new socket's first request may go unanswered before HTTP is used.
+        self.probe_timeout = 2.0
         #: Events read while checking a new socket, yielded before the rest.
-        self._early_events: list[str] = []
+        self._early_events: list[Event] = []
         #: How many requests went over the WebSocket and over HTTP (for /metrics, tests).
         self.requests_over_websocket = 0
         self.requests_over_http = 0
@@ -162,13 +163,8 @@ class AriClient:
         if answer is not None and not answer.done():
             answer.set_exception(AriUnavailable(f"{method} {path}: no answer from Asterisk"))
 
-    def _answered(self, text: str) -> None:
+    def _answered(self, response: Event) -> None:
         """A RESTResponse arrived on the event socket: wake whoever asked."""
-        try:
-            response = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            log.warning("ignoring a malformed ARI response")
-            return
         answer = self._pending.pop(str(response.get("request_id", "")), None)
         if answer is not None and not answer.done():
             answer.set_result(response)
@@ -192,14 +188,18 @@ class AriClient:
             "type": "RESTRequest", "request_id": request_id, "method": "GET",
             "uri": f"applications/{_q(self.app)}"}).decode())
         try:
-            async with asyncio.timeout(2.0):
+            async with asyncio.timeout(self.probe_timeout):
                 while True:
                     message = await ws.receive()
                     if message.type != aiohttp.WSMsgType.TEXT:
                         return False
-                    if message.data.startswith(_RESPONSE_PREFIX) and request_id in message.data:
-                        return orjson.loads(message.data).get("status_code") == 200
-                    self._early_events.append(message.data)
+                    try:
+                        event = orjson.loads(message.data)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if event.get("type") == _RESPONSE and event.get("request_id") == request_id:
+                        return True  # whatever the status: Asterisk answers over the socket
+                    self._early_events.append(event)
         except TimeoutError:
             return False
 
@@ -378,20 +378,19 @@ class AriClient:
                         else:
                             log.warning("Asterisk does not answer requests over the ARI "
                                         "WebSocket (before 22.4?): using HTTP")
-                    for data in self._early_events:
-                        yield orjson.loads(data)
-                    self._early_events = []
+                    early, self._early_events = self._early_events, []
+                    for event in early:
+                        yield event
                     try:
                         async for message in ws:
                             if message.type == aiohttp.WSMsgType.TEXT:
-                                data = message.data
-                                if data.startswith(_RESPONSE_PREFIX):
-                                    self._answered(data)
-                                    continue
                                 try:
-                                    event = orjson.loads(data)
+                                    event = orjson.loads(message.data)
                                 except orjson.JSONDecodeError:
                                     log.warning("ignoring a malformed ARI event")
+                                    continue
+                                if event.get("type") == _RESPONSE:
+                                    self._answered(event)
                                     continue
                                 yield event
                             elif message.type in (aiohttp.WSMsgType.ERROR,
