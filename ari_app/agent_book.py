@@ -300,23 +300,13 @@ class AgentBook:
     async def _read(self, key: Hashable, query: Callable[[], Awaitable[T]]) -> T:
         await self._writes.flush()  # our own posted changes first
         if not self._reads.enabled:
-            meanwhile: list[_StateChange] = []
-            self._reading.append(meanwhile)
-            try:
-                answer: Any = await query()
-            finally:
-                self._reading.remove(meanwhile)
+            answer, meanwhile = await self._watching(query)
             for change in meanwhile:
                 answer = change.applied_to_answer(answer)
             return answer
 
         async def fetch() -> T:
-            meanwhile: list[_StateChange] = []
-            self._reading.append(meanwhile)
-            try:
-                answer: Any = await query()
-            finally:
-                self._reading.remove(meanwhile)
+            answer, meanwhile = await self._watching(query)
             self._waiting = [c for c in self._waiting
                              if c.seq is not None and c.seq > self._writes.applied_through]
             for change in [*self._waiting, *(c for c in meanwhile if c not in self._waiting)]:
@@ -324,6 +314,16 @@ class AgentBook:
             return answer
 
         return await self._reads.read(key, fetch)
+
+    async def _watching(self, query: Callable[[], Awaitable[Any]]
+                        ) -> tuple[Any, list[_StateChange]]:
+        """Run a read, and the changes this process made while it ran (it may lack them)."""
+        meanwhile: list[_StateChange] = []
+        self._reading.append(meanwhile)
+        try:
+            return await query(), meanwhile
+        finally:
+            self._reading.remove(meanwhile)
 
     def _changed(self, agent_id: int, state: str, at: datetime, *,
                  only_if: tuple[str, ...] | None, offered: bool, seq: int | None) -> None:

@@ -166,7 +166,8 @@ async def test_given_queue_log_cannot_be_written_then_logged_once_and_the_call_c
             recorder = plane.running.control_plane.queue_log
             assert recorder is not None
             await recorder.flush()
-        await agents.wait_state("qlbruno", "available", timeout=10)
+        # The seeded queue's 10-second wrap-up, then a margin for a loaded machine.
+        await agents.wait_state("qlbruno", "available", timeout=15)
     assert record.outcome == "answered" and record.hung_up_by == "agent"
     errors = [r.getMessage() for r in caplog.records if "cannot be written" in r.getMessage()]
     assert len(errors) == 1 and str(blocked) in errors[0]

@@ -120,7 +120,7 @@ async def test_given_submenu_choice_then_child_menu_with_own_prompt_choices_and_
         assert prompt.sound and (web_db.sounds_dir / f"{prompt.sound}.wav").exists()
         unknown = await browser.post("/admin/services/apiae/prompts/submenu999999",
                                      {"text": "x"})
-        assert unknown.status == 400  # only a submenu of this service has such a prompt
+        assert unknown.status == 404  # only a submenu of this service has such a prompt
 
         choice = {"digit": "1", "label": "Permessi", "action": "queue",
                   "queue": "apiae-appuntamenti", "skill": "permessi", "prompt_kind": ""}
