@@ -81,7 +81,8 @@ class Ports:
                    web=base + 80, answer=base + 62)
 
 
-def bench_settings(state_dir: Path, database_url: str, ports: Ports) -> Settings:
+def bench_settings(state_dir: Path, database_url: str, ports: Ports, *,
+                   ari_over_http: bool = False) -> Settings:
     """Settings of the bench installation; no centralino.toml is read."""
     chroot = os.environ.get("CENTRALINO_CHROOT")
     base = Settings(chroot=Path(chroot)) if chroot else Settings()
@@ -89,7 +90,7 @@ def bench_settings(state_dir: Path, database_url: str, ports: Ports) -> Settings
         instance="bench", state_dir=state_dir.resolve(),
         database_url=database_url or f"sqlite:///{(state_dir / 'centralino.db').resolve()}",
         sip_port=ports.sip, ari_port=ports.ari, ami_port=ports.ami, agi_port=ports.agi,
-        web_port=ports.web, log_level="WARNING")
+        web_port=ports.web, log_level="WARNING", ari_rest_over_websocket=not ari_over_http)
 
 
 def serve_environment(settings: Settings) -> dict[str, str]:
@@ -106,6 +107,7 @@ def serve_environment(settings: Settings) -> dict[str, str]:
         "CENTRALINO_AGI_PORT": str(settings.agi_port),
         "CENTRALINO_WEB_PORT": str(settings.web_port),
         "CENTRALINO_LOG_LEVEL": "WARNING",
+        "CENTRALINO_ARI_REST_OVER_WEBSOCKET": str(settings.ari_rest_over_websocket).lower(),
         # The product code of this tree (see product_path), not the editable install's.
         "PYTHONPATH": os.pathsep.join(
             [str(product_path.ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),

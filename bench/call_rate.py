@@ -100,6 +100,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a DEDICATED database (e.g. postgresql://postgres@127.0.0.1/"
                              "centralino_bench): prompts, modes and queues are changed and "
                              "bench agents replaced. Default: a fresh SQLite in --state-dir")
+    parser.add_argument("--ari-over-http", action="store_true",
+                        help="the control plane sends its ARI requests over HTTP, not over "
+                             "the event WebSocket (for comparison)")
     parser.add_argument("--port-base", type=int, default=27000,
                         help="ports: SIP base+60, ARI +88, AMI +38, FastAGI +573, web +80, "
                              "answering phones +62 (default 27000, below the ephemeral range)")
@@ -134,7 +137,8 @@ class Bench:
         self.args = args
         self.ports = Ports.from_base(args.port_base)
         self.state_dir: Path = args.state_dir.resolve()
-        self.settings = bench_settings(self.state_dir, args.database_url, self.ports)
+        self.settings = bench_settings(self.state_dir, args.database_url, self.ports,
+                                       ari_over_http=args.ari_over_http)
         self.sandbox = Sandbox(self.settings, progress=lambda m: print(f"  {m}", flush=True))
         self.plane = ControlPlaneProcess(self.settings, sounds_dir_in(self.sandbox),
                                          self.state_dir / "serve.log")

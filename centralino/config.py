@@ -85,6 +85,8 @@ class Settings:
     #: (set it when a TLS proxy serves the pages).
     web_session_hours: float = 8.0
     web_secure_cookies: bool = False
+    #: ARI requests over the event WebSocket (Asterisk 22.4+) instead of HTTP.
+    ari_rest_over_websocket: bool = True
 
     @property
     def sqlite_path(self) -> Path:

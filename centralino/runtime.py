@@ -194,7 +194,8 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     """
     creds = credentials_for(settings)
     ari = AriClient(f"http://{settings.bind_address}:{settings.ari_port}", creds.ari_user,
-                    creds.ari_password, settings.ari_app)
+                    creds.ari_password, settings.ari_app,
+                    rest_over_websocket=settings.ari_rest_over_websocket)
     plane = ControlPlane(
         ari, sessions, sounds_dir=sounds_dir, clock=clock,
         flow_settings=FlowSettings(
