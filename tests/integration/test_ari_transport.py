@@ -17,7 +17,8 @@ async def _true(value: bool) -> bool:
 async def test_given_a_call_then_every_request_it_causes_goes_over_the_websocket(
         plane: Plane, carrier: SipUA):
     ari = plane.running.control_plane.ari
-    assert ari.over_websocket  # Asterisk 22.10 answers RESTRequest frames
+    # Asterisk 22.10 answers RESTRequest frames: the client finds out right after connecting.
+    await eventually(lambda: _true(ari.over_websocket), 5, "requests over the WebSocket")
     over_http, over_websocket = ari.requests_over_http, ari.requests_over_websocket
     service = await plane.service("uru")
     call = await carrier.call(did_uri(plane.settings, "0461800133"), from_user="0461777001")
