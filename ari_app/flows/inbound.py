@@ -50,7 +50,7 @@ from ari_app.routing import (
     ring_timeout_seconds,
     round_minutes_for_speech,
 )
-from ari_app.transport.ari import AriError, AriUnavailable
+from ari_app.transport.ari import AriError, AriUnavailable, cleanup_step
 
 log = logging.getLogger(__name__)
 
@@ -818,9 +818,5 @@ class InboundCall(MenuSteps, TransferSteps):
                                      **extra)
         self.kit.on_ended(self.ctx.call_id)
 
-    @staticmethod
-    async def _safely(step: Any) -> None:
-        try:
-            await step
-        except (AriError, AriUnavailable) as exc:
-            log.info("cleanup step skipped: %s", exc)
+    #: A tidying step whose failure is logged, not raised (one for every flow).
+    _safely = staticmethod(cleanup_step)

@@ -47,6 +47,15 @@ class AriUnavailable(Exception):
     """Asterisk's HTTP server could not be reached."""
 
 
+async def cleanup_step(step: Awaitable[Any]) -> None:
+    """Run a step that tidies up after a call (hang up a leg, destroy a bridge): if
+    Asterisk refuses it or cannot be reached, what it tidies is most likely gone."""
+    try:
+        await step
+    except (AriError, AriUnavailable) as exc:
+        log.info("cleanup step skipped: %s", exc)
+
+
 def _q(value: str) -> str:
     return quote(value, safe="")
 
