@@ -204,10 +204,40 @@ class Sandbox:
             self.host_path(inner).mkdir(parents=True, exist_ok=True)
         write_config(files, self.host_path(self.layout.etc))
         # The prompts Asterisk plays live under astdatadir; custom ones per instance.
-        _run(["chroot", str(self.root), "chown", "-R", "asterisk:asterisk", self.layout.root],
-             env=CHROOT_ENV)
+        self._hand_to_asterisk(self.host_path(self.layout.root))
         for name in files:
             os.chmod(self.host_path(f"{self.layout.etc}/{name}"), 0o640)
+
+    def _asterisk_ids(self) -> tuple[int, int]:
+        """The asterisk user's uid and gid as the chroot's own passwd file names them."""
+        for line in (self.root / "etc/passwd").read_text(encoding="utf-8").splitlines():
+            fields = line.split(":")
+            if len(fields) > 3 and fields[0] == "asterisk":
+                return int(fields[2]), int(fields[3])
+        raise PrerequisiteError("the sandbox has no asterisk user: run `centralino asterisk up`")
+
+    def _hand_to_asterisk(self, top: Path) -> None:
+        """Give the instance tree to the asterisk user.
+
+        Asterisk keeps writing in this tree while we reconfigure it (astdb's
+        journal comes and goes many times a second), so a file that vanishes
+        between listing and chown is skipped, not an error; entries already
+        owned by asterisk are left alone.
+        """
+        uid, gid = self._asterisk_ids()
+
+        def hand(entry: str) -> None:
+            try:
+                info = os.lstat(entry)
+                if (info.st_uid, info.st_gid) != (uid, gid):
+                    os.lchown(entry, uid, gid)
+            except FileNotFoundError:
+                pass
+
+        hand(str(top))
+        for directory, dirs, names in os.walk(top):
+            for name in dirs + names:
+                hand(os.path.join(directory, name))
 
     # -- process -------------------------------------------------------------
     def read_pid(self) -> int | None:
