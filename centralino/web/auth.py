@@ -119,7 +119,15 @@ async def authenticate(sessions: async_sessionmaker, username: str, password: st
         user = await session.scalar(select(WebUser).where(WebUser.username == username))
         ok = await asyncio.to_thread(_verify, user.password_hash if user else _DUMMY_HASH,
                                      password[:MAX_PASSWORD_LENGTH])
+        if ok and user is not None and user.agent_id is not None:
+            # A disabled or deleted agent's desk account is closed with it.
+            ok = bool(await session.scalar(select(Agent.enabled).where(
+                Agent.id == user.agent_id)))
         if not ok or user is None or user.disabled:
+            # Failures older than the window count no more: forget them here, so the
+            # table holds only the last minutes' attempts.
+            await session.execute(delete(LoginFailure).where(
+                LoginFailure.at <= now - FAILURE_WINDOW))
             session.add(LoginFailure(username=username, address=address[:64], at=now))
             await session.commit()
             return LoginResult(None)

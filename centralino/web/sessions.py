@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from models import WebSession, WebUser
+from models import Agent, WebSession, WebUser
 
 COOKIE = "centralino_session"
 
@@ -62,13 +62,17 @@ async def identify(sessions: async_sessionmaker, token: str | None) -> Identity 
         return None
     async with sessions() as session:
         row = (await session.execute(
-            select(WebSession, WebUser).join(WebUser, WebSession.user_id == WebUser.id)
+            select(WebSession, WebUser, Agent.enabled)
+            .join(WebUser, WebSession.user_id == WebUser.id)
+            .join(Agent, WebUser.agent_id == Agent.id, isouter=True)
             .where(WebSession.token_hash == _hash(token)))).first()
     if row is None:
         return None
-    web_session, user = row
+    web_session, user, agent_enabled = row
     if web_session.expires_at <= datetime.now(UTC) or user.disabled:
         return None
+    if user.agent_id is not None and not agent_enabled:
+        return None  # the agent was disabled or deleted: its desk account goes with it
     return Identity(user.id, user.username, user.role, user.agent_id, web_session.csrf_token,
                     user.language)
 

@@ -8,13 +8,14 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from centralino.agents import StateRefused, agent_accounts, set_state
 from centralino.desk import sectors_of
 from centralino.web.auth import add_user
 from models import Agent, AuditEntry, Call, Service, ServiceSector
-from tests.integration.web.conftest import PASSWORD, Browser, WebDb, login_as
+from tests.integration.web.conftest import PASSWORD, Browser, WebDb, login_as, make_app
 
 SIP_PASSWORD = "Sip-Ciclo-2026"
 
@@ -77,6 +78,28 @@ async def test_life_given_agent_disabled_then_logged_out_out_of_pjsip_and_enable
     assert (await browser.post("/admin/agents/life.paola/enable")).status == 303
     assert (await _agent(web_db, "life.paola")).enabled
     assert "life.paola" in {a.username for a in await agent_accounts(web_db.sessions)}
+
+
+async def test_life_given_agent_disabled_or_deleted_then_its_desk_login_closes_with_it(
+        browser: Browser, web_db: WebDb):
+    await login_as(browser, web_db, "life-admin-desk", "admin")
+    await _create(browser, "life.desk")
+    await add_user(web_db.sessions, "life-desk", "agent", PASSWORD, agent="life.desk")
+    async with TestClient(TestServer(make_app(web_db))) as client:
+        desk = Browser(client)
+        assert (await desk.login("life-desk")).status == 303
+        assert (await desk.get("/agente")).status == 200
+        assert (await browser.post("/admin/agents/life.desk/disable")).status == 303
+        # The signed-in desk is closed at its next request, and signing in again is refused.
+        assert (await desk.get("/agente")).headers["Location"].startswith("/login")
+        refused = await desk.login("life-desk")
+        assert refused.status != 303 and "non validi" in await refused.text()
+        assert (await browser.post("/admin/agents/life.desk/enable")).status == 303
+        assert (await desk.login("life-desk")).status == 303
+        assert (await desk.get("/agente")).status == 200
+        assert (await browser.post("/admin/agents/life.desk/delete")).status == 303
+        assert (await desk.get("/agente")).headers["Location"].startswith("/login")
+        assert (await desk.login("life-desk")).status != 303
 
 
 async def test_life_given_agent_on_call_then_disable_refused_until_the_call_ends(

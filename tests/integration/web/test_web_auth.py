@@ -74,6 +74,21 @@ async def test_given_five_failures_then_429_even_with_right_password_and_after_r
     assert (await browser.login("auth-limited")).status == 303
 
 
+async def test_given_failures_older_than_the_window_then_the_next_failure_forgets_them(
+        browser: Browser, web_db: WebDb):
+    """The failed-login table holds only the window's attempts, however long it runs."""
+    async with web_db.sessions() as session:
+        session.add_all(LoginFailure(username=f"auth-old-{n}", address="192.0.2.7",
+                                     at=datetime.now(UTC) - timedelta(hours=n + 1))
+                        for n in range(3))
+        await session.commit()
+    assert (await browser.login("auth-old-new", "wrong-password")).status == 401
+    async with web_db.sessions() as session:
+        left = (await session.scalars(select(LoginFailure.username).where(
+            LoginFailure.username.like("auth-old-%")))).all()
+    assert left == ["auth-old-new"]
+
+
 async def test_given_login_form_without_csrf_then_403(browser: Browser, web_db: WebDb):
     await add_user(web_db.sessions, "auth-logincsrf", "admin", PASSWORD)
     await browser.get("/login")
