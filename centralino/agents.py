@@ -78,6 +78,8 @@ class AgentView:
     state: str
     state_since: datetime | None
     pause_reason: str | None
+    #: False once an admin disabled it: its phone cannot register or log in.
+    enabled: bool = True
 
 
 def _view(agent: Agent) -> AgentView:
@@ -86,6 +88,7 @@ def _view(agent: Agent) -> AgentView:
         services=tuple(sorted(s.slug for s in agent.services)),
         skills=tuple(sorted(s.skill for s in agent.skills)),
         state=agent.state, state_since=agent.state_since, pause_reason=agent.pause_reason,
+        enabled=agent.enabled,
     )
 
 
@@ -244,8 +247,11 @@ async def remove_agent(sessions: async_sessionmaker, username: str) -> None:
 
 
 async def list_agents(sessions: async_sessionmaker) -> list[AgentView]:
+    """The agents an admin works with: those deleted from the web (kept for their calls'
+    history) are left out."""
     async with sessions() as session:
-        agents = await session.scalars(select(Agent).order_by(Agent.username))
+        agents = await session.scalars(select(Agent).where(Agent.deleted_at.is_(None))
+                                       .order_by(Agent.username))
         return [_view(agent) for agent in agents]
 
 

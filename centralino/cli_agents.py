@@ -120,7 +120,8 @@ def agent_list(ctx: click.Context) -> None:
         since = (view.state_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
                  if view.state_since else "-")
         reason = f" / {view.pause_reason}" if view.pause_reason else ""
-        click.echo(f"{view.username:<20} {view.state:<10} {since:<16} {view.profile:<7} "
+        state = view.state if view.enabled else "disabled"
+        click.echo(f"{view.username:<20} {state:<10} {since:<16} {view.profile:<7} "
                    f"{','.join(view.services):<24} {','.join(view.skills) or '-':<16} "
                    f"{view.display_name or '-'}{reason}")
 

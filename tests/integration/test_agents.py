@@ -183,6 +183,25 @@ async def test_given_agent_when_cli_changes_state_then_database_follows(plane_da
     assert "marco" in listing.stdout and "logged_out" in listing.stdout, listing
 
 
+async def test_given_agents_disabled_or_deleted_in_the_web_then_the_list_says_so(
+        plane_database, asterisk):
+    """The admin's two tools agree: disabled is shown as such, deleted is not listed."""
+    from centralino.web import agent_changes
+
+    settings, sessions = plane_database
+    await add_agent(settings, "spento")
+    await add_agent(settings, "tolto")
+    try:
+        await agent_changes.set_enabled(sessions, "admin", "spento", False)
+        await agent_changes.delete_agent(sessions, "admin", "tolto")
+        listing = (await run_cli(settings, "agent", "list")).stdout
+        rows = {line.split()[0]: line.split()[1] for line in listing.splitlines()[1:]}
+        assert rows.get("spento") == "disabled" and "tolto" not in rows, rows
+    finally:
+        for username in ("spento", "tolto"):
+            assert (await run_cli(settings, "agent", "remove", username)).returncode == 0
+
+
 async def test_given_state_change_that_makes_no_sense_then_one_line_error(plane_database,
                                                                           asterisk):
     settings, sessions = plane_database
