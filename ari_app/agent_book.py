@@ -168,8 +168,7 @@ class AgentBook:
         read_at = time.monotonic()
 
         async def fetch() -> list[AgentSnapshot]:
-            async with self._sessions() as session:
-                return await _snapshots(session, None)
+            return await self._writes.read(lambda session: _snapshots(session, None))
 
         agents = await self._read("every_agent", fetch)
         self.roster_reads += 1
@@ -182,9 +181,9 @@ class AgentBook:
 
     async def get(self, agent_id: int) -> AgentSnapshot | None:
         async def fetch() -> AgentSnapshot | None:
-            async with self._sessions() as session:
-                found = await _snapshots(session, _AGENTS.c.id == agent_id)
-                return found[0] if found else None
+            found = await self._writes.read(
+                lambda session: _snapshots(session, _AGENTS.c.id == agent_id))
+            return found[0] if found else None
 
         return await self._read(("agent", agent_id), fetch)
 
@@ -192,8 +191,7 @@ class AgentBook:
         # Every agent is read (a small table), so that a remembered snapshot, kept up to
         # date with our changes, can show an agent moving into these states too.
         async def fetch() -> list[AgentSnapshot]:
-            async with self._sessions() as session:
-                return await _snapshots(session, None)
+            return await self._writes.read(lambda session: _snapshots(session, None))
 
         agents = await self._read("every_agent", fetch)
         return [agent for agent in agents if agent.state in states]
@@ -201,12 +199,11 @@ class AgentBook:
     async def wrapup_seconds(self, agent_id: int) -> int:
         """The longest wrap-up among the queues of the agent's services."""
         async def fetch() -> int:
-            async with self._sessions() as session:
-                value = await session.scalar(
-                    select(func.max(Queue.wrapup_seconds))
-                    .join(agent_services, agent_services.c.service_id == Queue.service_id)
-                    .where(agent_services.c.agent_id == agent_id))
-                return int(value or 0)
+            value = await self._writes.read(lambda session: session.scalar(
+                select(func.max(Queue.wrapup_seconds))
+                .join(agent_services, agent_services.c.service_id == Queue.service_id)
+                .where(agent_services.c.agent_id == agent_id)))
+            return int(value or 0)
 
         return await self._reads.read(("wrapup", agent_id), fetch)
 

@@ -119,8 +119,8 @@ class ControlPlane:
         self.writes = WriteBehind(sessions, Journal(journal_path) if journal_path else None)
         self.writes.on_caught_up = self._database_caught_up
         #: Asterisk-style queue_log lines made from the writes, if configured.
-        self.queue_log = (QueueLogRecorder(queue_log_path, sessions, clock) if queue_log_path
-                          else None)
+        self.queue_log = (QueueLogRecorder(queue_log_path, sessions, clock, self.writes)
+                          if queue_log_path else None)
         if self.queue_log is not None:
             self.writes.listen(self.queue_log)
         self.records = CallRecords(sessions, self.writes)

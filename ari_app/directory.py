@@ -25,6 +25,8 @@ T = TypeVar("T")
 #: Menus nest at most this deep (the main menu is level 1); the admin pages refuse more.
 MAX_MENU_DEPTH = 4
 _VERSION = select(ConfigVersion.version).where(ConfigVersion.id == 1)
+#: Says "what you kept still holds" (the counter did not move since it was read).
+_KEPT = object()
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ class ServiceDirectory:
     def __init__(self, sessions: async_sessionmaker, writes: WriteBehind | None = None, *,
                  version_max_age: float = 0.0):
         self._sessions = sessions
+        self._writes = writes
         self._reads = LastGood(writes)
         self._version: int | None = None
         self._kept: dict[Hashable, Any] = {}
@@ -248,21 +251,38 @@ class ServiceDirectory:
 
         async def read() -> T:
             read_at = time.monotonic()
-            async with self._sessions() as session:
-                version = await session.scalar(_VERSION)
-                if version is None or version != self._version:
-                    self._kept.clear()  # also when the counter is missing: keep nothing
-                    self._version = version
-                elif key in self._kept:
+            version, value = await self._read_if_changed(key, fetch)
+            if value is _KEPT:
+                if version == self._version and key in self._kept:
                     self._version_read_at = read_at
-                    return self._kept[key]
-                value = await fetch(session)
+                    return self._kept[key]  # type: ignore[no-any-return]
+                version, value = await self._read_if_changed(key, fetch, force=True)
+            if version is None or version != self._version:
+                self._kept.clear()  # also when the counter is missing: keep nothing
+                self._version = version
             if version is not None:
                 self._kept[key] = value
                 self._version_read_at = read_at
-            return value
+            return value  # type: ignore[return-value]
 
         return await self._reads.read(key, read)
+
+    async def _read_if_changed(self, key: Hashable, fetch: Callable[[AsyncSession], Awaitable[T]],
+                               *, force: bool = False) -> tuple[int | None, T | object]:
+        """The counter, and ``fetch``'s answer unless the counter says the kept one holds
+        (then ``_KEPT``). Only reads: what is kept is changed by the caller, on the loop."""
+        known = None if force or key not in self._kept else self._version
+
+        async def body(session: AsyncSession) -> tuple[int | None, T | object]:
+            version = await session.scalar(_VERSION)
+            if version is not None and version == known:
+                return version, _KEPT
+            return version, await fetch(session)
+
+        if self._writes is not None:
+            return await self._writes.read(body)
+        async with self._sessions() as session:
+            return await body(session)
 
     async def get(self, slug: str) -> ServiceInfo | None:
         service = await self._current(

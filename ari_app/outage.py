@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from ari_app.journal import Entry, Journal
+from ari_app.sqlite_thread import SqliteThread, SyncDatabase, file_database
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,10 @@ def is_unreachable(exc: BaseException) -> bool:
     return False
 
 
-def insert_if_new(session: AsyncSession | AsyncConnection, table: Table) -> Insert:
+def insert_if_new(session: AsyncSession | AsyncConnection | SyncDatabase,
+                  table: Table) -> Insert:
     """An INSERT that leaves an existing row (same key) alone: a replayed write is a no-op."""
-    if isinstance(session, AsyncConnection):
+    if isinstance(session, AsyncConnection | SyncDatabase):
         dialect = session.dialect.name
     else:
         dialect = session.bind.dialect.name if session.bind is not None else ""
@@ -163,10 +165,16 @@ class WriteBehind:
     """
 
     def __init__(self, sessions: async_sessionmaker, journal: Journal | None = None, *,
-                 retry_first: float = 0.5, retry_max: float = 5.0, batch_max: int = 500):
+                 retry_first: float = 0.5, retry_max: float = 5.0, batch_max: int = 500,
+                 sqlite_thread: bool = True):
         self.sessions = sessions
         self._engine: AsyncEngine = sessions.kw["bind"]
         self.journal = journal
+        #: On an SQLite file, batches and frequent reads run in a thread of their own.
+        url = getattr(self._engine, "url", None)  # (a test's stand-in engine has none)
+        self._sqlite = (SqliteThread(url, WRITER_OPTIONS)
+                        if sqlite_thread and journal is None and url is not None
+                        and file_database(url) else None)
         self.retry_first = retry_first
         self.retry_max = retry_max
         self.batch_max = batch_max
@@ -207,6 +215,16 @@ class WriteBehind:
     def pending(self) -> int:
         """Writes not in the database yet: queued here or waiting in the journal."""
         return len(self._queue) + (len(self.journal.entries) if self.journal else 0)
+
+    async def read(self, fetch: Callable[[Any], Awaitable[T]]) -> T:
+        """``fetch(session)``: for the reads the calls make often (agents, services).
+
+        On an SQLite file it runs in the writer's thread, after the writes queued
+        there (:mod:`ari_app.sqlite_thread`); otherwise on a session of its own."""
+        if self._sqlite is not None:
+            return await self._sqlite.read(fetch)
+        async with self.sessions() as session:
+            return await fetch(session)
 
     def register(self, op: str, apply: Apply, *,
                  key: Callable[[dict[str, Any]], Hashable] | None = None,
@@ -304,6 +322,8 @@ class WriteBehind:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     # -- the writer ----------------------------------------------------------------
     def _ensure_writer(self) -> None:
@@ -336,9 +356,14 @@ class WriteBehind:
             await self._journal(batch)
             return
         try:
-            async with self._engine.begin() as connection:
-                await connection.execution_options(**WRITER_OPTIONS)
-                results = [await self._ops[q.op].apply(connection, **q.args) for q in batch]
+            if self._sqlite is not None:
+                results = await self._sqlite.apply([(self._ops[q.op].apply, q.args)
+                                                    for q in batch])
+            else:
+                async with self._engine.begin() as connection:
+                    await connection.execution_options(**WRITER_OPTIONS)
+                    results = [await self._ops[q.op].apply(connection, **q.args)
+                               for q in batch]
         except Exception as exc:
             if self.journal is not None and is_unreachable(exc):
                 self.noticed(exc)

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Update, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from ari_app.outage import (
     DatabaseUnavailable,
@@ -156,13 +156,15 @@ class CallRecords:
     # -- reads -------------------------------------------------------------------
     async def recent_waits(self, queue_id: int, limit: int = 20) -> list[float]:
         """Seconds from queue entry to answer of the queue's latest answered calls."""
+        async def waits(session: AsyncSession) -> list[Any]:
+            return list((await session.execute(
+                select(Call.queue_entered_at, Call.answered_at)
+                .where(Call.queue_id == queue_id, Call.answered_at.is_not(None),
+                       Call.queue_entered_at.is_not(None))
+                .order_by(Call.answered_at.desc()).limit(limit))).all())
+
         async def fetch() -> list[float]:
-            async with self._sessions() as session:
-                rows = (await session.execute(
-                    select(Call.queue_entered_at, Call.answered_at)
-                    .where(Call.queue_id == queue_id, Call.answered_at.is_not(None),
-                           Call.queue_entered_at.is_not(None))
-                    .order_by(Call.answered_at.desc()).limit(limit))).all()
+            rows = await self._writes.read(waits)
             return [(answered - entered).total_seconds()
                     for entered, answered in reversed(rows)]
 

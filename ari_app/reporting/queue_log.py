@@ -43,6 +43,8 @@ def agent_channel(username: str) -> str:
 def _field(value: object) -> str:
     # A "|" or a line break would shift every later field of the line, or start a new one.
     text = str(value)
+    if text.isprintable() and "|" not in text:
+        return text  # nearly always: ids, names, numbers
     return "".join(c if c.isprintable() and c != "|" else " " for c in text)
 
 

@@ -18,16 +18,16 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ari_app.clock import Clock, utc_now
-from ari_app.outage import Written
+from ari_app.outage import WriteBehind, Written
 from ari_app.reporting.queue_log import (
     OPERATIONS,
     CallTracker,
@@ -36,6 +36,8 @@ from ari_app.reporting.queue_log import (
     ids_to_name,
 )
 from models import Agent, Queue
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,12 @@ def append_lines(path: Path, lines: Iterable[QueueLogLine | str]) -> None:
 class QueueLogRecorder:
     """Turns the control plane's writes into queue_log lines in ``path``."""
 
-    def __init__(self, path: Path, sessions: async_sessionmaker, clock: Clock = utc_now):
+    def __init__(self, path: Path, sessions: async_sessionmaker, clock: Clock = utc_now,
+                 writes: WriteBehind | None = None):
         self.path = path
         self._sessions = sessions
+        #: The names are read where the calls' frequent reads go (:meth:`WriteBehind.read`).
+        self._writes = writes
         #: The calls' own clock: a line without a time of its own is dated by it.
         self._clock = clock
         self._tracker = CallTracker()
@@ -127,18 +132,13 @@ class QueueLogRecorder:
         queue_ids, agent_ids = ids_to_name(op, args)
         try:
             if queue_ids - self._queues.keys():
-                async with self._sessions() as session:
-                    rows = await session.execute(select(Queue.id, Queue.slug))
-                    self._queues.update({queue_id: slug for queue_id, slug in rows})
+                self._queues.update(await self._read(_queue_slugs))
             # Read at every ring: an agent removed and another added may reuse the id.
             fresh = agent_ids if op == "agents.offer_started" else agent_ids - self._agents.keys()
             if self._names_stale:  # no waiting on a database just found away
                 fresh -= self._agents.keys()
             if fresh:
-                async with self._sessions() as session:
-                    rows = await session.execute(
-                        select(Agent.id, Agent.username).where(Agent.id.in_(fresh)))
-                    self._agents.update({agent_id: name for agent_id, name in rows})
+                self._agents.update(await self._read(lambda session: _usernames(session, fresh)))
             self._names_stale = False
         except Exception as exc:  # the database away: the last names known, or ids
             if not self._names_stale:
@@ -146,6 +146,12 @@ class QueueLogRecorder:
                 log.warning("queue_log: queue and agent names not read (%s); the last known "
                             "are used", type(exc).__name__)
         return Names(self._queues, self._agents)
+
+    async def _read(self, fetch: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        if self._writes is not None:
+            return await self._writes.read(fetch)
+        async with self._sessions() as session:
+            return await fetch(session)
 
     async def flush(self) -> None:
         """Write what is pending (at shutdown, and in tests)."""
@@ -158,3 +164,13 @@ class QueueLogRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+async def _queue_slugs(session: AsyncSession) -> dict[int, str]:
+    return {queue_id: slug for queue_id, slug in await session.execute(
+        select(Queue.id, Queue.slug))}
+
+
+async def _usernames(session: AsyncSession, agent_ids: set[int]) -> dict[int, str]:
+    return {agent_id: name for agent_id, name in await session.execute(
+        select(Agent.id, Agent.username).where(Agent.id.in_(agent_ids)))}
