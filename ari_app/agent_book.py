@@ -23,9 +23,10 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from ari_app.outage import LastGood, WriteBehind, Written, insert_if_new
@@ -43,6 +44,19 @@ _OFFER_ENDED = (update(_OFFERS).where(_OFFERS.c.channel_id == bindparam("channel
                                       _OFFERS.c.ring_stopped_at.is_(None))
                 .values(ring_stopped_at=bindparam("at"), result=bindparam("result")))
 T = TypeVar("T")
+
+
+@lru_cache(maxsize=4)
+def _state_statement(guarded: bool, clears_reason: bool) -> Update:
+    """The agent-state UPDATE, built once per shape: a state change is the commonest
+    write, and a statement built anew is compiled and keyed anew every time."""
+    query = update(_AGENTS).where(_AGENTS.c.id == bindparam("agent_id_"))
+    if guarded:
+        query = query.where(_AGENTS.c.state.in_(bindparam("only_if", expanding=True)))
+    values: dict[str, object] = {"state": bindparam("state"), "state_since": bindparam("at")}
+    if clears_reason:
+        values["pause_reason"] = None
+    return query.values(**values)
 
 
 @dataclass(frozen=True)
@@ -249,13 +263,11 @@ class AgentBook:
     @staticmethod
     async def _set_state(session: AsyncConnection, *, agent_id: int, state: str, at: datetime,
                          only_if: list[str] | None) -> bool:
-        query = update(_AGENTS).where(_AGENTS.c.id == agent_id)
+        parameters: dict[str, object] = {"agent_id_": agent_id, "state": state, "at": at}
         if only_if is not None:
-            query = query.where(_AGENTS.c.state.in_(only_if))
-        values: dict[str, object] = {"state": state, "state_since": at}
-        if state != "paused":
-            values["pause_reason"] = None
-        result = await session.execute(query.values(**values))
+            parameters["only_if"] = only_if
+        result = await session.execute(
+            _state_statement(only_if is not None, state != "paused"), parameters)
         return bool(result.rowcount)
 
     @staticmethod

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ari_app.clock import Clock, utc_now
@@ -166,11 +166,15 @@ class QueueLogRecorder:
             self._task = None
 
 
+_QUEUE_SLUGS = select(Queue.__table__.c.id, Queue.__table__.c.slug)
+_USERNAMES = select(Agent.__table__.c.id, Agent.__table__.c.username).where(
+    Agent.__table__.c.id.in_(bindparam("ids", expanding=True)))
+
+
 async def _queue_slugs(session: AsyncSession) -> dict[int, str]:
-    return {queue_id: slug for queue_id, slug in await session.execute(
-        select(Queue.id, Queue.slug))}
+    return {queue_id: slug for queue_id, slug in await session.execute(_QUEUE_SLUGS)}
 
 
 async def _usernames(session: AsyncSession, agent_ids: set[int]) -> dict[int, str]:
     return {agent_id: name for agent_id, name in await session.execute(
-        select(Agent.id, Agent.username).where(Agent.id.in_(agent_ids)))}
+        _USERNAMES, {"ids": sorted(agent_ids)})}
