@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from centralino.web import admin_agents, agent_changes
+from centralino.web import agent_changes, live
 from centralino.web.api_schema import Endpoint, Field
 from centralino.web.context import web_context
 from centralino.web.validation import NotFound
@@ -28,7 +28,7 @@ def _agent_json(agent: Agent) -> dict[str, Any]:
 
 
 async def _applied(request: web.Request) -> dict[str, str]:
-    return {"asterisk": "reloaded" if await admin_agents.apply_live(request.app)
+    return {"asterisk": "reloaded" if await live.apply_live(request.app)
             else "pending"}
 
 
