@@ -27,11 +27,6 @@ def _agent_json(agent: Agent) -> dict[str, Any]:
             **agent_changes.agent_state(agent)}
 
 
-async def _applied(request: web.Request) -> dict[str, str]:
-    return {"asterisk": "reloaded" if await live.apply_live(request.app)
-            else "pending"}
-
-
 def _form(body: dict[str, Any]) -> dict[str, Any]:
     """The page's form from a checked body (skills as the page's comma-separated text)."""
     form = dict(body)
@@ -60,32 +55,32 @@ async def get_agent(request: web.Request, body: dict[str, Any]) -> Any:
 async def create_agent(request: web.Request, body: dict[str, Any]) -> Any:
     username = await agent_changes.create_agent(web_context(request).sessions, ACTOR,
                                                 _form(body))
-    return {"username": username, **await _applied(request)}
+    return {"username": username, **await live.api_outcome(request)}
 
 
 async def change_agent(request: web.Request, body: dict[str, Any]) -> Any:
     await agent_changes.change_agent(web_context(request).sessions, ACTOR,
                                      request.match_info["username"], _form(body))
-    return await _applied(request)
+    return await live.api_outcome(request)
 
 
 async def set_enabled(request: web.Request, body: dict[str, Any]) -> Any:
     await agent_changes.set_enabled(web_context(request).sessions, ACTOR,
                                     request.match_info["username"], body["enabled"])
-    return await _applied(request)
+    return await live.api_outcome(request)
 
 
 async def delete_agent(request: web.Request, body: dict[str, Any]) -> Any:
     await agent_changes.delete_agent(web_context(request).sessions, ACTOR,
                                      request.match_info["username"])
-    return await _applied(request)
+    return await live.api_outcome(request)
 
 
 async def change_password(request: web.Request, body: dict[str, Any]) -> Any:
     await agent_changes.change_password(web_context(request).sessions, ACTOR,
                                         request.match_info["username"], body["password"],
                                         body["password"])
-    return await _applied(request)
+    return await live.api_outcome(request)
 
 
 PROFILE = {"display_name": Field("string", True, "letters, digits, spaces and . ' -",

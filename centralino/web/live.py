@@ -43,3 +43,8 @@ async def apply_live(app: web.Application) -> bool:
         log.error("configuration changed from the web, Asterisk not updated: %s", exc)
         return False
     return "reloaded" in outcome
+
+
+async def api_outcome(request: web.Request) -> dict[str, str]:
+    """What the JSON API answers after such a change: whether Asterisk has it already."""
+    return {"asterisk": "reloaded" if await apply_live(request.app) else "pending"}
