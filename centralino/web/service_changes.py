@@ -84,7 +84,7 @@ def _zones() -> frozenset[str]:
 
 
 def check_timezone(raw: str) -> str:
-    zone = raw.strip()
+    zone = raw.strip(" ")  # a pasted newline is refused, not silently dropped
     if zone not in _zones():
         raise Refused("Fuso orario sconosciuto (per esempio Europe/Rome).")
     return zone
