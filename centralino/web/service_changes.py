@@ -53,7 +53,7 @@ def check_day_windows(raw: str, weekday: int) -> list[tuple[time, time]]:
     """One weekday's opening intervals, "HH:MM-HH:MM, HH:MM-HH:MM"; empty: closed."""
     day = WEEKDAY_LABELS[str(weekday)]
     parts = [p.strip() for p in raw.replace(" - ", "-").split(",")] if raw.strip() else []
-    if len(parts) > MAX_INTERVALS_PER_DAY:
+    if len(parts) > MAX_INTERVALS_PER_DAY or len(raw) > 100:
         raise Refused(f"{day}: al massimo {MAX_INTERVALS_PER_DAY} fasce orarie.")
     intervals = []
     for part in parts:

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from centralino.web import service_changes
-from models import AuditEntry, Closure, Service, ServiceDid, ServiceWindow
+from models import AuditEntry, Closure, ConfigVersion, Service, ServiceDid, ServiceWindow
 from tests.integration.web.conftest import AUTH, Browser, WebDb, login_as
 
 FIVE_DAYS = ["08:00-17:00"] * 5 + ["", ""]
@@ -227,3 +227,40 @@ async def test_given_api_then_settings_numbers_and_closures_change_as_on_the_pag
     back = await api_client.post(f"/api/v1/audit/{change.id}/restore", headers=AUTH)
     assert back.status == 200
     assert (await _state(web_db, slug))["windows"] == FIVE_DAYS
+
+
+async def _config_version(web_db: WebDb) -> int:
+    async with web_db.sessions() as session:
+        return await session.scalar(select(ConfigVersion.version).where(ConfigVersion.id == 1))
+
+
+async def test_given_each_kind_of_change_then_config_version_moves_for_the_next_call(
+        web_db: WebDb, slug: str):
+    """The migration 0002 triggers cover numbers, hours, options and closures alike."""
+    sessions = web_db.sessions
+    changes = [
+        lambda: service_changes.add_did(sessions, "t", slug, "0461499904"),
+        lambda: service_changes.change_settings(sessions, "t", slug,
+                                                {"windows": ["09:00-12:00"] * 7}),
+        lambda: service_changes.change_settings(sessions, "t", slug,
+                                                {"not_emergency_notice": True}),
+        lambda: service_changes.add_closure(sessions, "t", slug, "2031-05-06", ""),
+        lambda: service_changes.delete_closure(sessions, "t", slug, "2031-05-06"),
+        lambda: service_changes.remove_did(sessions, "t", slug, "0461499904"),
+    ]
+    for change in changes:
+        before = await _config_version(web_db)
+        await change()
+        assert await _config_version(web_db) > before
+
+
+async def test_given_supervisor_then_settings_shown_read_only_and_changes_forbidden(
+        browser: Browser, web_db: WebDb, slug: str):
+    await login_as(browser, web_db, f"sup-{slug}", "supervisor")
+    page = await browser.get(f"/admin/services/{slug}/settings")
+    text = await page.text()
+    assert page.status == 200 and "08:00-17:00" in text and "disabled" in text
+    assert f"/admin/services/{slug}/dids" not in text
+    before = await _state(web_db, slug)
+    response = await browser.post(f"/admin/services/{slug}/dids", {"did": "0461499905"})
+    assert response.status == 403 and await _state(web_db, slug) == before
