@@ -4,12 +4,13 @@ closures; refusals change nothing, every change is audited and restorable."""
 from __future__ import annotations
 
 import uuid
-from datetime import time
+from datetime import date, time
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from centralino.services import add_closure
 from centralino.web import service_changes
 from models import AuditEntry, Closure, ConfigVersion, Service, ServiceDid, ServiceWindow
 from tests.integration.web.conftest import AUTH, Browser, WebDb, login_as
@@ -264,3 +265,17 @@ async def test_given_supervisor_then_settings_shown_read_only_and_changes_forbid
     before = await _state(web_db, slug)
     response = await browser.post(f"/admin/services/{slug}/dids", {"did": "0461499905"})
     assert response.status == 403 and await _state(web_db, slug) == before
+
+
+async def test_given_closure_from_the_command_line_then_page_lists_it_refuses_it_again_and_deletes_it(  # noqa: E501
+        browser: Browser, web_db: WebDb, slug: str):
+    await login_as(browser, web_db, f"adm-cli-{slug}", "admin")
+    message = await add_closure(web_db.sessions, date(2031, 6, 7), "Da riga di comando", slug)
+    assert message == f"closed on 2031-06-07: {slug}"  # what `centralino service close` says
+    assert "Da riga di comando" in await (await browser.get(
+        f"/admin/services/{slug}/settings")).text()
+    again = await browser.post(f"/admin/services/{slug}/closures", {"day": "2031-06-07"})
+    assert again.status == 400 and "già un giorno di chiusura" in await again.text()
+    gone = await browser.post(f"/admin/services/{slug}/closures/2031-06-07/delete")
+    assert gone.status == 303
+    assert [c for c in (await _state(web_db, slug))["closures"] if c["service"]] == []
