@@ -42,7 +42,7 @@ _INTERVAL = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-
 def check_did(raw: str) -> str:
     """A number as the dialplan holds it: 3-15 ASCII digits, national form; spaces, dots,
     dashes and a leading +39/0039 are dropped, as for the seeded numbers (no I/O)."""
-    did = normalize_did(raw) if raw.isascii() and len(raw) <= 40 else None
+    did = normalize_did(raw) if len(raw) <= 40 else None
     if did is None:
         raise Refused("Numero non valido: da 3 a 15 cifre (sono ammessi spazi, punti, "
                       "trattini e il prefisso +39 o 0039).")
@@ -193,7 +193,7 @@ async def add_did(sessions: async_sessionmaker, actor: str, slug: str, raw: str)
 
 async def remove_did(sessions: async_sessionmaker, actor: str, slug: str, raw: str) -> int:
     """Take a number off the service; how many it has left (0: no call reaches it)."""
-    did = normalize_did(raw) if raw.isascii() else None
+    did = normalize_did(raw)
     dids = await _dids(sessions, slug)
     if did not in dids:
         raise NotFound("Il servizio non ha questo numero.")
