@@ -59,7 +59,9 @@ async def _service_page(request: web.Request, slug: str, status: int = 200,
                                                 OfficeLine.endpoint, OfficeLine.rings)
                                          .order_by(OfficeLine.number))).all()
     by_kind = {p.kind: p for p in service.prompts}
-    kinds = [*MAIN_PROMPTS, *(k for k in PROMPT_KINDS if k in by_kind and k not in MAIN_PROMPTS)]
+    # The 112 notice switched on in the settings needs its prompt here to be recorded.
+    offered = {*by_kind, *(["emergency"] if service.not_emergency_notice else [])}
+    kinds = [*MAIN_PROMPTS, *(k for k in PROMPT_KINDS if k in offered and k not in MAIN_PROMPTS)]
     until = (service.mode_until.astimezone(ZoneInfo(service.timezone)).strftime("%Y-%m-%dT%H:%M")
              if service.mode_until else "")
     return render(request, "service.html", status=status, service=service, kinds=kinds,

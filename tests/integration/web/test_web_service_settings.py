@@ -111,6 +111,8 @@ async def test_given_new_hours_zone_options_mailbox_then_saved_and_restorable_fr
     assert (after["timezone"], after["mailbox_email"]) == ("Europe/Zurich",
                                                            "ufficio@provincia.tn.it")
     assert after["not_emergency_notice"] and after["hours_before_queue"]
+    service_page = await (await browser.get(f"/admin/services/{slug}")).text()
+    assert 'id="prompt-emergency"' in service_page  # the 112 notice can be recorded there
     (entry,) = await _audit(web_db, f"{slug}/settings")
     assert entry.action == "service.settings" and entry.before["windows"] == FIVE_DAYS
     restored = await browser.post(f"/admin/audit/{entry.id}/restore")
