@@ -22,7 +22,7 @@ from centralino.web.context import WEB
 log = logging.getLogger(__name__)
 
 #: Settings of the Asterisk this control plane drives, when it may reconfigure it.
-LIVE_CONFIG: web.AppKey[Settings] = web.AppKey("admin_agents_live_config", Settings)
+LIVE_CONFIG: web.AppKey[Settings] = web.AppKey("web_live_config", Settings)
 
 
 def enable_live_config(app: web.Application, settings: Settings) -> None:
