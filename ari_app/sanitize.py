@@ -35,7 +35,8 @@ def normalize_did(raw: str) -> str | None:
     ``00390461497300``; all three mean one DID.
     """
     value = raw.strip().replace(" ", "").replace("-", "").replace(".", "")
-    if not value or any(not (ch.isdigit() or ch == "+") for ch in value):
+    # ASCII only: str.isdigit() also accepts Arabic-Indic, fullwidth, superscript digits.
+    if not value or any(not ("0" <= ch <= "9" or ch == "+") for ch in value):
         return None
     if "+" in value[1:]:
         return None
@@ -47,15 +48,15 @@ def normalize_did(raw: str) -> str | None:
             value = national
             break
     value = value.lstrip("+")
-    if not value.isdigit() or not 3 <= len(value) <= MAX_DID_DIGITS:
+    if not (value.isascii() and value.isdigit()) or not 3 <= len(value) <= MAX_DID_DIGITS:
         return None
     return value
 
 
 def did_variants(did: str) -> list[str]:
     """The forms in which a carrier may present one national DID."""
-    if not did.isdigit():
-        raise ValueError(f"DID must be digits only, got {did!r}")
+    if not (did.isascii() and did.isdigit()):
+        raise ValueError(f"DID must be ASCII digits only, got {did!r}")
     return [did, f"39{did}", f"+39{did}", f"0039{did}"]
 
 

@@ -156,12 +156,15 @@ async def _recipient(sessions: async_sessionmaker, service_id: int | None,
         sector = await session.scalar(select(ServiceSector).where(
             ServiceSector.service_id == service_id, ServiceSector.name == form.sector,
             ServiceSector.retired_at.is_(None)))  # a retired sector takes no more forms
+        service_mailbox = await session.scalar(select(Service.mailbox_email).where(
+            Service.id == service_id)) if sector is not None and not sector.mailbox else None
     if sector is None:
         raise ForwardRefused("Settore sconosciuto per questo servizio.")
-    if not sector.mailbox:
-        raise ForwardRefused(f"Il settore «{sector.name}» non ha una casella di posta: "
-                             "scrivere l'indirizzo del referente.")
-    return sector.mailbox
+    # A sector without its own mailbox falls back on the service's (issue 5).
+    if not (sector.mailbox or service_mailbox):
+        raise ForwardRefused(f"Né il settore «{sector.name}» né il servizio hanno una casella "
+                             "di posta: scrivere l'indirizzo del referente.")
+    return sector.mailbox or str(service_mailbox)
 
 
 async def _deliver(settings: Settings | None, message: EmailMessage) -> str:

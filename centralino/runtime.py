@@ -39,7 +39,7 @@ from centralino.offices import office_accounts
 from centralino.render import InstanceLayout, ServicePlan, render_config
 from centralino.seed import load_service_plans, seed
 from centralino.sla.export import start_nightly_exports
-from centralino.web import MAX_BODY_BYTES, add_web, admin_agents
+from centralino.web import MAX_BODY_BYTES, add_web, live
 from centralino.web.api_v1 import add_api_v1
 from centralino.web.desk_forward import MAIL_SETTINGS
 from models import Notice, Prompt, Service
@@ -215,7 +215,7 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     api.add_routes(app, plane, creds.api_token, settings.timezone)
     add_web(app, sessions, sounds_host_dir, session_hours=settings.web_session_hours,
             secure_cookies=settings.web_secure_cookies)
-    admin_agents.enable_live_config(app, settings)
+    live.enable_live_config(app, settings)
     app[MAIL_SETTINGS] = settings  # the desk's forward forms go out by e-mail
     add_api_v1(app)
     app.router.add_get("/health", _health)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -63,17 +63,35 @@ async def set_mode(sessions: async_sessionmaker, slug: str, mode: str,
         return f"{slug}: forced {mode}{end}"
 
 
+def closure_scope(service_id: int | None) -> ColumnElement[bool]:
+    """Closures of one service, or the all-services ones (``service_id`` NULL)."""
+    return Closure.service_id.is_(None) if service_id is None \
+        else Closure.service_id == service_id
+
+
+async def closure_on(session: AsyncSession, day: date, service_id: int | None) -> Closure | None:
+    return await session.scalar(select(Closure).where(Closure.day == day,
+                                                      closure_scope(service_id)))
+
+
+async def close_day(session: AsyncSession, day: date, reason: str,
+                    service_id: int | None) -> Closure | None:
+    """Close one service (or all, ``service_id`` None) on ``day`` unless it already is;
+    the new row, or None. Not committed: the CLI and the web (with its audit entry) do."""
+    if await closure_on(session, day, service_id) is not None:
+        return None
+    closure = Closure(service_id=service_id, day=day, reason=reason[:200])
+    session.add(closure)
+    await session.flush()
+    return closure
+
+
 async def add_closure(sessions: async_sessionmaker, day: date, reason: str,
                       slug: str | None = None) -> str:
     async with sessions() as session:
         service = await _service(session, slug) if slug else None
-        service_id = service.id if service else None
-        exists = await session.scalar(select(Closure.id).where(
-            Closure.day == day, Closure.service_id.is_(service_id) if service_id is None
-            else Closure.service_id == service_id))
-        if exists is None:
-            session.add(Closure(service_id=service_id, day=day, reason=reason[:200]))
-            await session.commit()
+        await close_day(session, day, reason, service.id if service else None)
+        await session.commit()
         return f"closed on {day.isoformat()}: {slug or 'all services'}"
 
 

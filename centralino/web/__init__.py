@@ -18,6 +18,7 @@ from centralino.web import (
     admin_agents,
     admin_menus,
     admin_sectors,
+    admin_services,
     desk,
     desk_forward,
     language,
@@ -68,6 +69,7 @@ def add_web(app: web.Application, sessions: async_sessionmaker, sounds_dir: Path
         *admin_agents.ROUTES,
         *desk_forward.ROUTES,
         *admin_sectors.ROUTES,
+        *admin_services.ROUTES,
         *language.ROUTES,
     ]
     for method, path, handler in routes:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ari_app.directory import MAX_MENU_DEPTH
-from centralino.web import admin_agents, audit, changes, menu_changes
+from centralino.web import audit, changes, live, menu_changes
 from centralino.web.access import requires
 from centralino.web.context import web_context
 from centralino.web.pages import apply_change, error_page, render, see_other
@@ -59,7 +59,9 @@ async def _service_page(request: web.Request, slug: str, status: int = 200,
                                                 OfficeLine.endpoint, OfficeLine.rings)
                                          .order_by(OfficeLine.number))).all()
     by_kind = {p.kind: p for p in service.prompts}
-    kinds = [*MAIN_PROMPTS, *(k for k in PROMPT_KINDS if k in by_kind and k not in MAIN_PROMPTS)]
+    # The 112 notice switched on in the settings needs its prompt here to be recorded.
+    offered = {*by_kind, *(["emergency"] if service.not_emergency_notice else [])}
+    kinds = [*MAIN_PROMPTS, *(k for k in PROMPT_KINDS if k in offered and k not in MAIN_PROMPTS)]
     until = (service.mode_until.astimezone(ZoneInfo(service.timezone)).strftime("%Y-%m-%dT%H:%M")
              if service.mode_until else "")
     return render(request, "service.html", status=status, service=service, kinds=kinds,
@@ -190,10 +192,17 @@ async def audit_restore(request: web.Request) -> web.Response:
 
 
 async def restored_page(app: web.Application, key: str) -> str:
-    """Where to show a restored object; an agent's SIP account is applied to Asterisk."""
+    """Where to show a restored object; an agent's SIP account, a service's numbers are
+    applied to Asterisk."""
     if key.startswith("agent/"):
-        return "/admin/agents?ok=" + ("restored" if await admin_agents.apply_live(app)
+        return "/admin/agents?ok=" + ("restored" if await live.apply_live(app)
                                       else "pending")
     if "/sector/" in key:
         return "/admin/settori?ok=ripristinato"
+    slug, _, kind = key.partition("/")
+    if kind == "settings":  # the numbers may have changed: the dialplan with them
+        return f"/admin/services/{slug}/settings?ok=" + ("restored" if await live.apply_live(app)
+                                                         else "pending")
+    if kind.startswith("closure/"):
+        return "/admin/services" if slug == "*" else f"/admin/services/{slug}/settings?ok=restored"
     return f"/admin/services/{key.split('/', 1)[0]}?ok=restored"

@@ -1,37 +1,26 @@
 """Admin page for agents: list, create with a SIP password, change profile, skills, services.
 
 After a change that Asterisk must know (a new SIP account, a new caller ID),
-the configuration is written again and ``res_pjsip`` reloaded over ARI, as
-``centralino agent add`` does: no restart, calls and registrations stay up.
-Only a control plane that knows its Asterisk enables that
-(:func:`enable_live_config`); elsewhere the page says the change waits for the
-next ``centralino asterisk up``.
+the configuration is applied live (:func:`centralino.web.live.apply_live`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
-from centralino.config import Settings
-from centralino.errors import CentralinoError
-from centralino.live_config import apply_configuration, config_target
 from centralino.web import agent_changes
 from centralino.web.access import Handler, requires
-from centralino.web.context import WEB, web_context
+from centralino.web.context import web_context
+from centralino.web.live import apply_live
 from centralino.web.pages import apply_change, render, see_other
 from centralino.web.sessions import IDENTITY
 from centralino.web.validation import Refused
 from models import Agent, Service
 
-log = logging.getLogger(__name__)
-
-#: Settings of the Asterisk this control plane drives, when it may reconfigure it.
-LIVE_CONFIG: web.AppKey[Settings] = web.AppKey("admin_agents_live_config", Settings)
 MESSAGES = {
     "added": "Operatore creato: Asterisk ha ricaricato gli account SIP, il telefono può "
              "registrarsi subito.",
@@ -46,26 +35,6 @@ MESSAGES = {
     "pending": "Modifica salvata, ma Asterisk non è stato aggiornato da questa pagina: "
                "`centralino asterisk up` la applica.",
 }
-
-
-def enable_live_config(app: web.Application, settings: Settings) -> None:
-    app[LIVE_CONFIG] = settings
-
-
-async def apply_live(app: web.Application) -> bool:
-    """Write Asterisk's configuration and reload SIP accounts; False if that was not done.
-
-    Also what the JSON API and the audit log's restore call after an agent change."""
-    settings = app.get(LIVE_CONFIG)
-    if settings is None:
-        return False
-    try:
-        outcome = await apply_configuration(settings, app[WEB].sessions,
-                                            config_target(settings, None))
-    except CentralinoError as exc:
-        log.error("agents changed from the web, Asterisk not updated: %s", exc)
-        return False
-    return "reloaded" in outcome
 
 
 async def _page(request: web.Request, status: int = 200, error: str | None = None,

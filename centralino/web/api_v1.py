@@ -23,6 +23,7 @@ from centralino.web import (
     api_v1_agents,
     api_v1_callbacks,
     api_v1_config,
+    api_v1_services,
     audit,
     changes,
 )
@@ -160,6 +161,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("DELETE", "/api/v1/services/{slug}/notices/{notice_id}", "Delete a notice",
              delete_notice),
     *api_v1_config.ENDPOINTS,
+    *api_v1_services.ENDPOINTS,
     *api_v1_agents.ENDPOINTS,
     *api_v1_callbacks.ENDPOINTS,
     Endpoint("GET", "/api/v1/audit", "Latest changes, newest first (?object=KEY)", list_audit),

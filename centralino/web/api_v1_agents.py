@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from centralino.web import admin_agents, agent_changes
+from centralino.web import agent_changes, live
 from centralino.web.api_schema import Endpoint, Field
 from centralino.web.context import web_context
 from centralino.web.validation import NotFound
@@ -25,11 +25,6 @@ ACTOR = "api"
 def _agent_json(agent: Agent) -> dict[str, Any]:
     return {"username": agent.username, "state": agent.state,
             **agent_changes.agent_state(agent)}
-
-
-async def _applied(request: web.Request) -> dict[str, str]:
-    return {"asterisk": "reloaded" if await admin_agents.apply_live(request.app)
-            else "pending"}
 
 
 def _form(body: dict[str, Any]) -> dict[str, Any]:
@@ -60,32 +55,32 @@ async def get_agent(request: web.Request, body: dict[str, Any]) -> Any:
 async def create_agent(request: web.Request, body: dict[str, Any]) -> Any:
     username = await agent_changes.create_agent(web_context(request).sessions, ACTOR,
                                                 _form(body))
-    return {"username": username, **await _applied(request)}
+    return {"username": username, **await live.api_outcome(request)}
 
 
 async def change_agent(request: web.Request, body: dict[str, Any]) -> Any:
     await agent_changes.change_agent(web_context(request).sessions, ACTOR,
                                      request.match_info["username"], _form(body))
-    return await _applied(request)
+    return await live.api_outcome(request)
 
 
 async def set_enabled(request: web.Request, body: dict[str, Any]) -> Any:
     await agent_changes.set_enabled(web_context(request).sessions, ACTOR,
                                     request.match_info["username"], body["enabled"])
-    return await _applied(request)
+    return await live.api_outcome(request)
 
 
 async def delete_agent(request: web.Request, body: dict[str, Any]) -> Any:
     await agent_changes.delete_agent(web_context(request).sessions, ACTOR,
                                      request.match_info["username"])
-    return await _applied(request)
+    return await live.api_outcome(request)
 
 
 async def change_password(request: web.Request, body: dict[str, Any]) -> Any:
     await agent_changes.change_password(web_context(request).sessions, ACTOR,
                                         request.match_info["username"], body["password"],
                                         body["password"])
-    return await _applied(request)
+    return await live.api_outcome(request)
 
 
 PROFILE = {"display_name": Field("string", True, "letters, digits, spaces and . ' -",

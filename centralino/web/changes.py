@@ -23,14 +23,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from centralino import prompts
 from centralino.errors import CentralinoError
 from centralino.services import parse_until
-from centralino.web import agent_changes, audit, menu_changes, sector_changes, submenus
+from centralino.web import (
+    agent_changes,
+    audit,
+    menu_changes,
+    sector_changes,
+    service_changes,
+    submenus,
+)
 from centralino.web.validation import NotFound, Refused, clean_text, parse_day
 from models import SERVICE_MODES, AuditEntry, Menu, Notice, Prompt, Service
 from models.service import PROMPT_KINDS
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: Objects whose earlier version the audit page can put back.
-RESTORABLE = ("prompt", "service", "notice", "agent", "sector", *menu_changes.RESTORABLE)
+RESTORABLE = ("prompt", "service", "notice", "agent", "sector", *service_changes.RESTORABLE,
+              *menu_changes.RESTORABLE)
 
 
 def mp3_supported() -> bool:
@@ -228,7 +236,7 @@ async def restore(sessions: async_sessionmaker, sounds_dir: Path, actor: str,
     """Put back what an audit entry says the object was before; return the object's key.
 
     An agent restored this way needs Asterisk's configuration applied again
-    (:func:`centralino.web.admin_agents.apply_live`): the callers do it."""
+    (:func:`centralino.web.live.apply_live`): the callers do it."""
     async with sessions() as session:
         entry = await session.get(AuditEntry, entry_id)
     if entry is None or entry.object_type not in RESTORABLE or not entry.before:
@@ -243,6 +251,8 @@ async def restore(sessions: async_sessionmaker, sounds_dir: Path, actor: str,
         await agent_changes.restore_agent(sessions, actor, entry.object_key, before)
     elif entry.object_type == "sector":
         await sector_changes.restore_sector(sessions, actor, entry.object_key, before)
+    elif entry.object_type in service_changes.RESTORABLE:
+        await service_changes.restore(sessions, actor, entry.object_type, entry.object_key, before)
     elif entry.object_type == "service":
         until = before.get("until")
         await _restore_mode(sessions, actor, entry.object_key, str(before["mode"]), until)

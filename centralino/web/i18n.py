@@ -40,6 +40,8 @@ LABEL_TABLES = (
     "centralino.web.desk:VOICEMAIL_REASONS",
     "centralino.web.desk:RESOLUTION_LABELS",
     "centralino.web.wallboard_snapshot:STATE_LABELS",
+    "centralino.web.admin_services:MESSAGES",
+    "centralino.web.service_changes:WEEKDAY_LABELS",
 )
 
 

@@ -30,6 +30,9 @@ from ari_app.sanitize import (
         ("12", None),
         ("+39+0461497300", None),
         ("1" * 16, None),
+        ("٠٤٦١٤٩٧٣٠٠", None),
+        ("０４６１４９７３００", None),
+        ("0461²97300", None),
     ],
 )
 def test_given_called_number_when_normalised_then_digits_only_or_refused(raw, expected):
@@ -42,8 +45,9 @@ def test_given_did_then_carrier_variants_all_map_back_to_it():
 
 
 def test_given_non_digit_did_then_variants_refuse_it():
-    with pytest.raises(ValueError):
-        did_variants("0461&x")
+    for did in ("0461&x", "٠٤٦١٤٩٧٣٠٠"):
+        with pytest.raises(ValueError):
+            did_variants(did)
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,13 @@ EXAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ("post", "/api/v1/services/{slug}/sectors", {"name": "Contratto"}),
     ("patch", "/api/v1/sectors/{sector_id}",
      {"name": "Contratto bis", "retired": False, "position": 0, "mailbox": None}),
+    ("put", "/api/v1/services/{slug}/settings",
+     {"dids": ["0461 497300"], "windows": ["08:00-17:00"] * 5 + ["", ""],
+      "timezone": "Europe/Rome", "not_emergency_notice": False, "hours_before_queue": False,
+      "mailbox_email": "csd.ape@infotn.it"}),
+    ("post", "/api/v1/services/{slug}/dids", {"did": "0461 497399"}),
+    ("post", "/api/v1/services/{slug}/closures", {"day": "2031-12-23", "reason": "Contratto"}),
+    ("post", "/api/v1/closures", {"day": "2031-12-22", "reason": "Contratto"}),
     ("post", "/api/v1/agents",
      {"username": "api.contratto", "password": "Contratto-Sip-1", "display_name": "Ada",
       "profile": "junior", "services": ["apiae"], "skills": ["contratto"]}),
@@ -136,7 +143,9 @@ async def test_contract_documented_bodies_are_what_the_handlers_accept(
         if template in RESULT_NAMES:
             values[RESULT_NAMES[template]] = answer["result"]
     # What the examples added goes again, so later tests find the seeded service.
-    for path in ("/api/v1/services/apiae/menu/options/{option_id}",
+    for path in ("/api/v1/services/apiae/dids/0461497399", "/api/v1/closures/2031-12-22",
+                 "/api/v1/services/apiae/closures/2031-12-23",
+                 "/api/v1/services/apiae/menu/options/{option_id}",
                  "/api/v1/services/apiae/notices/{notice_id}", "/api/v1/agents/{username}"):
         assert (await api_client.delete(path.format(**values), headers=AUTH)).status == 200
     retired = await api_client.patch(f"/api/v1/sectors/{values['sector_id']}", headers=AUTH,

@@ -124,6 +124,13 @@ async def _set_mailbox(web_db: WebDb, sector: str, mailbox: str | None) -> None:
         await session.commit()
 
 
+async def _set_service_mailbox(web_db: WebDb, mailbox: str | None) -> None:
+    async with web_db.sessions() as session:
+        await session.execute(update(Service).where(Service.slug == "motorizzazione")
+                              .values(mailbox_email=mailbox))
+        await session.commit()
+
+
 async def _forwards(web_db: WebDb, call_id: str) -> list[Forward]:
     async with web_db.sessions() as session:
         return list(await session.scalars(select(Forward).where(Forward.call_id == call_id)
@@ -270,9 +277,12 @@ async def test_dk2_given_sector_without_mailbox_or_someone_elses_call_then_refus
     agent_id = await _agent_login(desk_browser, web_db, "dk2-senza")
     mine = await _call(web_db, "0461777106", agent_id)
     await _set_mailbox(web_db, "Segreteria", None)
+    await _set_service_mailbox(web_db, None)
     no_box = await desk_browser.post(f"/agente/chiamate/{mine}/inoltro",
                                      _form(settore="Segreteria"))
-    assert no_box.status == 400 and "non ha una casella" in await no_box.text()
+    assert no_box.status == 400
+    await _set_service_mailbox(web_db, "csd.mctc@infotn.it")
+    assert "né il servizio hanno una casella" in await no_box.text()
     nowhere = await desk_browser.post(f"/agente/chiamate/{mine}/inoltro", _form(settore=""))
     assert nowhere.status == 400 and "referente" in await nowhere.text()
     assert (await desk_browser.get(f"/agente/chiamate/{theirs}/inoltro")).status == 404
@@ -285,6 +295,20 @@ async def test_dk2_given_sector_without_mailbox_or_someone_elses_call_then_refus
     assert forged.status == 403
     assert await _forwards(web_db, mine) == [] and await _forwards(web_db, theirs) == []
     assert mail.inbox.messages == []
+
+
+async def test_dk2_given_sector_without_mailbox_then_the_services_mailbox_receives_it(
+        desk_browser: Browser, web_db: WebDb, mail: Mail):
+    agent_id = await _agent_login(desk_browser, web_db, "dk2-ripiego")
+    mine = await _call(web_db, "0461777107", agent_id)
+    await _set_mailbox(web_db, "Segreteria", None)
+    await _set_service_mailbox(web_db, "csd.mctc@infotn.it")
+    sent = await desk_browser.post(f"/agente/chiamate/{mine}/inoltro",
+                                   _form(settore="Segreteria"))
+    assert sent.status == 303
+    ((recipients, _message),) = mail.inbox.messages
+    assert recipients == ["csd.mctc@infotn.it"]
+    assert [f.recipient for f in await _forwards(web_db, mine)] == ["csd.mctc@infotn.it"]
 
 
 async def test_dk2_given_admin_when_setting_sector_mailbox_then_saved_audited_and_validated(

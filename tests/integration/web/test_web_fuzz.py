@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from centralino.errors import CentralinoError
 from centralino.runtime import configure_asterisk
+from centralino.web import service_changes
 from centralino.web.auth import add_user
 from models import Notice, Prompt, Service
 from tests.integration.web.conftest import PASSWORD, Browser, WebDb, login_as
@@ -94,3 +95,47 @@ async def test_given_hostile_names_in_paths_then_refused_without_error(
 async def test_given_hostile_user_names_then_refused(web_db: WebDb, username: str):
     with pytest.raises(CentralinoError, match="user name"):
         await add_user(web_db.sessions, username, "admin", PASSWORD)
+
+
+HOSTILE_DIDS = ['0461"497301', "0461'497301", "0461\n497301", "0461\r\n497301", "0461;497301",
+                "${EXTEN}", "0461${SHELL(id)}", "0461)497301", "0461(1)", "٠٤٦١٤٩٧٣٠١",
+                "０４６１４９７３０１", "0461497301&PJSIP/x", "+39+0461497301", "", "   ",
+                "0" * 16, "12", "0461\x00497301", "0461/497301", "0461,497301", "0461 4973 01;"]
+HOSTILE_WINDOWS = ['08:00-17:00"', "08:00-17:00;", "08:00-17:00\n[sezione]", "${x}-17:00",
+                   "08:00-17:00)", "٠٨:٠٠-١٧:٠٠", "０８:００-１７:００", "08:00-17:00,",
+                   "8:00-17:00"]
+HOSTILE_ZONES = ["Europe/Rome;", "Europe/Rome\n", "${TZ}", "../../../etc/passwd", "Europe/Rome)",
+                 "Europe/Röme", '"Europe/Rome"']
+#: ``${x}@b.it`` is a valid address (RFC 5322 atext) and only ever an SMTP recipient.
+HOSTILE_MAILBOXES = ['"a"@b.it', "a@b.it\nBcc: c@d.it", "a@b.it;c@d.it", "a@b.it)",
+                     "a b@c.it", "<a@b.it>", "a@b.it\r\nBcc: c@d.it", "Ä@b.it\x00"]
+
+
+async def test_given_hostile_numbers_hours_zones_mailboxes_then_refused_and_never_in_dialplan(
+        browser: Browser, web_db: WebDb):
+    await login_as(browser, web_db, "fuzz-settings", "admin")
+    config_before = _unsalted(await configure_asterisk(web_db.settings, web_db.sessions, None))
+    settings_before = await service_changes.settings_of(web_db.sessions, "uru")
+    for did in HOSTILE_DIDS:
+        response = await browser.post("/admin/services/uru/dids", {"did": did})
+        assert response.status == 400, repr(did)
+        assert "Traceback" not in await response.text()
+    form = {f"day{day}": "08:00-17:00" if day < 5 else "" for day in range(7)}
+    form |= {"timezone": "Europe/Rome", "mailbox_email": ""}
+    hostile = [{"day2": text} for text in HOSTILE_WINDOWS] + \
+        [{"timezone": zone} for zone in HOSTILE_ZONES] + \
+        [{"mailbox_email": box} for box in HOSTILE_MAILBOXES]
+    for change in hostile:
+        response = await browser.post("/admin/services/uru/settings", form | change)
+        assert response.status == 400, change
+    for path in ("/admin/services/uru/dids/%24%7BEXTEN%7D/delete",
+                 "/admin/services/uru/dids/0461;1/delete",
+                 "/admin/services/uru/closures/%27;DROP/delete"):
+        assert (await browser.post(path)).status in (400, 404), path
+    assert await service_changes.settings_of(web_db.sessions, "uru") == settings_before
+    files = _unsalted(await configure_asterisk(web_db.settings, web_db.sessions, None))
+    assert files == config_before
+    extensions = files["extensions.conf"]
+    # Every hostile number is built on 497301: no form of it reached the dialplan.
+    for fragment in ("497301", "4973 01", "${SHELL(id)}", "PJSIP/x", "٠", "０"):
+        assert fragment not in extensions
