@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 
 #: How stale services and agents may be when changed by another process (the CLI, psql).
 REREAD_SECONDS = 0.25
+#: How long the calls' writes gather before a transaction (unless a read waits for them).
+GATHER_SECONDS = 0.02
 
 #: Agents still marked busy by a call of ours that no longer exists get freed at recovery.
 _CALL_BOUND_AGENT_STATES = ("ringing", "on_call")
@@ -116,7 +118,8 @@ class ControlPlane:
         self.ari = ari
         self.sessions = sessions
         #: Database writes, journaled in ``journal_path`` while the database is away.
-        self.writes = WriteBehind(sessions, Journal(journal_path) if journal_path else None)
+        self.writes = WriteBehind(sessions, Journal(journal_path) if journal_path else None,
+                                  gather_seconds=GATHER_SECONDS)
         self.writes.on_caught_up = self._database_caught_up
         #: Asterisk-style queue_log lines made from the writes, if configured.
         self.queue_log = (QueueLogRecorder(queue_log_path, sessions, clock, self.writes)

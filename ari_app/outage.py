@@ -166,7 +166,7 @@ class WriteBehind:
 
     def __init__(self, sessions: async_sessionmaker, journal: Journal | None = None, *,
                  retry_first: float = 0.5, retry_max: float = 5.0, batch_max: int = 500,
-                 sqlite_thread: bool = True):
+                 sqlite_thread: bool = True, gather_seconds: float = 0.0):
         self.sessions = sessions
         self._engine: AsyncEngine = sessions.kw["bind"]
         self.journal = journal
@@ -178,6 +178,10 @@ class WriteBehind:
         self.retry_first = retry_first
         self.retry_max = retry_max
         self.batch_max = batch_max
+        #: How long the writer lets writes gather before a transaction, unless someone
+        #: waits for them (:meth:`write`, :meth:`flush`): at a few calls a second most
+        #: writes would otherwise each take a transaction of their own.
+        self.gather_seconds = gather_seconds
         #: True from the first failed attempt until the journal is replayed and empty.
         self.down = False
         #: Highest journal seq applied to the database (entries at or below are done).
@@ -193,6 +197,8 @@ class WriteBehind:
         self._queue: list[_Queued] = []
         self._last_of_key: dict[Hashable, _Queued] = {}
         self._wakeup = asyncio.Event()
+        #: Someone waits for the queued writes: no gathering.
+        self._hurry = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task[None] | None = None
@@ -266,11 +272,13 @@ class WriteBehind:
             if queued.done is done:
                 queued.awaited = True
                 break
+        self._hurry.set()
         return await asyncio.shield(done)
 
     async def flush(self) -> None:
         """Wait until everything posted so far is in the database or in the journal."""
         while not self._idle.is_set():
+            self._hurry.set()
             await self._idle.wait()
 
     def served_from_memory(self) -> None:
@@ -334,7 +342,11 @@ class WriteBehind:
     async def _write_forever(self) -> None:
         while True:
             await self._wakeup.wait()
+            if self.gather_seconds > 0 and not self._hurry.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), self.gather_seconds)
             self._wakeup.clear()
+            self._hurry.clear()
             while self._queue:
                 batch = self._queue[:self.batch_max]
                 for queued in batch:

@@ -18,9 +18,10 @@ import asyncio
 import itertools
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import aiohttp
 import orjson
@@ -56,8 +57,12 @@ async def cleanup_step(step: Awaitable[Any]) -> None:
         log.info("cleanup step skipped: %s", exc)
 
 
+#: What ``quote`` leaves as it is: ids, names and numbers nearly always are all of it.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+
+
 def _q(value: str) -> str:
-    return quote(value, safe="")
+    return value if _UNRESERVED(value) else quote(value, safe="")
 
 
 class AriClient:
@@ -120,8 +125,8 @@ class AriClient:
                       body: dict[str, Any] | None = None) -> Any:
         if self.on_request is not None:
             self.on_request()
-        query = urlencode([(k, _param(v)) for k, v in params.items() if v is not None],
-                          quote_via=quote) if params else ""
+        query = "&".join(f"{_q(k)}={_q(_param(v))}" for k, v in params.items()
+                         if v is not None) if params else ""
         if self._ws is not None:
             return await self._request_over_websocket(method, path, query, body)
         return await self._request_over_http(method, path, query, body)

@@ -125,6 +125,19 @@ async def test_given_socket_up_then_requests_travel_over_it_and_answers_never_re
     assert client.requests_over_websocket == 4
 
 
+async def test_given_a_value_with_query_characters_then_it_reaches_asterisk_as_one_value(
+        fake: tuple[FakeAsterisk, str]):
+    asterisk, url = fake
+    name = '"Rossi" & figli/2=1?#àè'  # from a caller ID: must not add or split a parameter
+    async with AriClient(url, "centralino", "secret", "centralino") as client:
+        task = await _connected(client, [])
+        bridge = await client.create_bridge("call-2", name=name)
+        task.cancel()
+    assert bridge["query"] == ("type=mixing&name=%22Rossi%22%20%26%20figli%2F2%3D1%3F%23"
+                               "%C3%A0%C3%A8")
+    assert [f["uri"] for f in asterisk.websocket_requests][-1].count("&") == 1
+
+
 async def test_given_asterisk_before_22_4_then_requests_go_over_http(
         fake: tuple[FakeAsterisk, str]):
     asterisk, url = fake

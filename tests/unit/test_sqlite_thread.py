@@ -108,3 +108,30 @@ async def test_the_thread_is_let_go_on_close_and_taken_again_on_the_next_write(s
     async with sessions() as session:
         assert (await session.get(Call, "c2")).topic == "geo"
     await writes.close()
+
+
+async def test_writes_gather_into_one_transaction_and_a_reader_never_waits_the_window(sessions):
+    writes = WriteBehind(sessions, gather_seconds=30.0)
+    records = CallRecords(sessions, writes)
+    await records.arrived(call_id="c3", channel_id="c3", service_id=1, did="800",
+                          caller_number="1", caller_name="", at=T0, in_hours=True)
+    await records.update("c3", topic="cps")
+    await asyncio.sleep(0.05)
+    assert writes.transactions == 0  # still gathering
+    await asyncio.wait_for(records.flush(), 5)  # someone waits: written now, not in 30 s
+    assert (writes.transactions, writes.applied) == (1, 2)
+    await writes.close()
+
+
+async def test_gathered_writes_are_written_when_the_window_ends_with_nobody_waiting(sessions):
+    writes = WriteBehind(sessions, gather_seconds=0.05)
+    records = CallRecords(sessions, writes)
+    await records.arrived(call_id="c4", channel_id="c4", service_id=1, did="800",
+                          caller_number="1", caller_name="", at=T0, in_hours=True)
+    for _ in range(100):
+        if writes.applied:
+            break
+        await asyncio.sleep(0.02)
+    async with sessions() as session:
+        assert (await session.get(Call, "c4")) is not None
+    await writes.close()
