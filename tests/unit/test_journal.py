@@ -22,8 +22,7 @@ from ari_app.directory import ServiceDirectory
 from ari_app.journal import Entry, Journal, dumps
 from ari_app.outage import DatabaseUnavailable, WriteBehind, is_unreachable
 from ari_app.records import CallRecords
-from models import Agent, Base, Call, CallOffer, Queue, Service, Voicemail, agent_services
-from models.db import create_engine, session_factory
+from models import Agent, Call, CallOffer, Voicemail
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -65,20 +64,8 @@ class _Refused:
 
 
 @pytest.fixture
-async def database(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'centralino.db'}")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    sessions = session_factory(engine)
-    async with sessions() as session:
-        service = Service(slug="uru", name="URU")
-        service.queues.append(Queue(slug="uru", name="URU", wrapup_seconds=7))
-        session.add_all([service, Agent(username="anna", sip_ha1="0" * 32, state="available")])
-        await session.flush()
-        await session.execute(agent_services.insert().values(agent_id=1, service_id=1))
-        await session.commit()
-    yield Database(sessions)
-    await engine.dispose()
+def database(uru_sessions):
+    return Database(uru_sessions)
 
 
 class Plane:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,27 +15,19 @@ from ari_app.directory import ServiceDirectory
 from ari_app.outage import WriteBehind
 from ari_app.records import CallRecords
 from ari_app.sqlite_thread import file_database
-from models import Agent, Base, Call, Queue, Service, agent_services
-from models.db import create_engine, session_factory
+from models import Agent, Call
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def sessions(tmp_path: Path):
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'centralino.db'}")
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    sessions = session_factory(engine)
-    async with sessions() as session:
-        service = Service(slug="uru", name="URU")
-        service.queues.append(Queue(slug="uru", name="URU", wrapup_seconds=7))
-        session.add_all([service, Agent(username="anna", sip_ha1="0" * 32, state="available")])
-        await session.flush()
-        await session.execute(agent_services.insert().values(agent_id=1, service_id=1))
-        await session.commit()
-    yield sessions
-    await engine.dispose()
+def sessions(uru_sessions):
+    return uru_sessions
+
+
+async def _arrived(records: CallRecords, call_id: str) -> None:
+    await records.arrived(call_id=call_id, channel_id=call_id, service_id=1, did="800",
+                          caller_number="1", caller_name="", at=T0, in_hours=True)
 
 
 def test_only_an_sqlite_file_gets_the_thread():
@@ -95,8 +86,7 @@ async def test_an_operation_that_waits_on_something_else_is_refused_and_writes_n
 async def test_the_thread_is_let_go_on_close_and_taken_again_on_the_next_write(sessions):
     writes = WriteBehind(sessions)
     records = CallRecords(sessions, writes)
-    await records.arrived(call_id="c2", channel_id="c2", service_id=1, did="800",
-                          caller_number="1", caller_name="", at=T0, in_hours=True)
+    await _arrived(records, "c2")
     await records.flush()
     assert any(t.name.startswith("sqlite") for t in threading.enumerate())
     await writes.close()
@@ -113,8 +103,7 @@ async def test_the_thread_is_let_go_on_close_and_taken_again_on_the_next_write(s
 async def test_writes_gather_into_one_transaction_and_a_reader_never_waits_the_window(sessions):
     writes = WriteBehind(sessions, gather_seconds=30.0)
     records = CallRecords(sessions, writes)
-    await records.arrived(call_id="c3", channel_id="c3", service_id=1, did="800",
-                          caller_number="1", caller_name="", at=T0, in_hours=True)
+    await _arrived(records, "c3")
     await records.update("c3", topic="cps")
     await asyncio.sleep(0.05)
     assert writes.transactions == 0  # still gathering
@@ -126,8 +115,7 @@ async def test_writes_gather_into_one_transaction_and_a_reader_never_waits_the_w
 async def test_gathered_writes_are_written_when_the_window_ends_with_nobody_waiting(sessions):
     writes = WriteBehind(sessions, gather_seconds=0.05)
     records = CallRecords(sessions, writes)
-    await records.arrived(call_id="c4", channel_id="c4", service_id=1, did="800",
-                          caller_number="1", caller_name="", at=T0, in_hours=True)
+    await _arrived(records, "c4")
     for _ in range(100):
         if writes.applied:
             break
