@@ -1,5 +1,5 @@
 """Admin page of a service's settings (``/admin/services/{slug}/settings``): numbers,
-opening hours and time zone, options and mailbox, closures.
+opening hours and time zone, options and mailbox, closures, office lines.
 
 The work is done by :mod:`centralino.web.service_changes`, shared with the JSON API;
 after a change of numbers the dialplan is applied live (:func:`live.apply_live`).
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from centralino.web import live, service_changes
+from centralino.web import live, office_changes, service_changes
 from centralino.web.access import Handler, requires
 from centralino.web.context import web_context
 from centralino.web.pages import apply_change, error_page, render
@@ -28,6 +28,7 @@ MESSAGES = {
     "pending": "Modifica salvata, ma Asterisk non è stato aggiornato da questa pagina: "
                "`centralino asterisk up` la applica.",
     "closure": "Chiusure salvate: valgono dalla prossima chiamata.",
+    "office": "Uffici salvati: Asterisk ha ricaricato telefoni e piano di chiamata.",
     "restored": "Versione precedente ripristinata.",
 }
 
@@ -44,6 +45,7 @@ async def _page(request: web.Request, status: int = 200, error: str | None = Non
     return render(request, "service_settings.html", status=status, service=service,
                   settings=service_changes.settings_state(service),
                   closures=await service_changes.closures(sessions, service.slug),
+                  offices=await office_changes.office_lines(sessions, service.slug),
                   weekdays=service_changes.WEEKDAY_LABELS, error=error, message=message)
 
 
@@ -67,7 +69,8 @@ def _handler(change: Callable[[web.Request, str, object], Awaitable[object]],
 
         async def where() -> str:
             slug = request.match_info["slug"]
-            outcome = done if done != "number" or await live.apply_live(request.app) \
+            live_change = done in ("number", "office")
+            outcome = done if not live_change or await live.apply_live(request.app) \
                 else "pending"
             return f"/admin/services/{slug}/settings?ok={outcome}"
         return await apply_change(
@@ -98,6 +101,13 @@ closure_add = _handler(lambda request, actor, form: service_changes.add_closure(
 closure_delete = _handler(lambda request, actor, form: service_changes.delete_closure(
     _sessions(request), actor, None if _field(form, "all") == "on"
     else request.match_info["slug"], request.match_info["day"][:20]), "closure")
+office_add = _handler(lambda request, actor, form: office_changes.add_office_line(
+    _sessions(request), actor, request.match_info["slug"], {
+        name: _field(form, name, 128) for name in ("number", "phone", "name", "rings",
+                                                   "password", "password_again")}), "office")
+office_remove = _handler(lambda request, actor, form: office_changes.remove_office_line(
+    _sessions(request), actor, request.match_info["slug"], request.match_info["number"]),
+    "office")
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/admin/services/{slug}/settings", settings_page),
@@ -106,4 +116,6 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/admin/services/{slug}/dids/{did}/delete", did_remove),
     ("POST", "/admin/services/{slug}/closures", closure_add),
     ("POST", "/admin/services/{slug}/closures/{day}/delete", closure_delete),
+    ("POST", "/admin/services/{slug}/offices", office_add),
+    ("POST", "/admin/services/{slug}/offices/{number}/delete", office_remove),
 ]

@@ -42,6 +42,9 @@ EXAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ("post", "/api/v1/services/{slug}/dids", {"did": "0461 497399"}),
     ("post", "/api/v1/services/{slug}/closures", {"day": "2031-12-23", "reason": "Contratto"}),
     ("post", "/api/v1/closures", {"day": "2031-12-22", "reason": "Contratto"}),
+    ("post", "/api/v1/services/{slug}/offices",
+     {"number": "0461 497388", "phone": "ufficio.contratto", "password": "Contratto-Sip-1",
+      "name": "Ufficio contratto", "rings": 3}),
     ("post", "/api/v1/agents",
      {"username": "api.contratto", "password": "Contratto-Sip-1", "display_name": "Ada",
       "profile": "junior", "services": ["apiae"], "skills": ["contratto"]}),
@@ -144,6 +147,7 @@ async def test_contract_documented_bodies_are_what_the_handlers_accept(
             values[RESULT_NAMES[template]] = answer["result"]
     # What the examples added goes again, so later tests find the seeded service.
     for path in ("/api/v1/services/apiae/dids/0461497399", "/api/v1/closures/2031-12-22",
+                 "/api/v1/services/apiae/offices/0461497388",
                  "/api/v1/services/apiae/closures/2031-12-23",
                  "/api/v1/services/apiae/menu/options/{option_id}",
                  "/api/v1/services/apiae/notices/{notice_id}", "/api/v1/agents/{username}"):
