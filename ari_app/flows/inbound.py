@@ -312,12 +312,14 @@ class InboundCall(MenuSteps, TransferSteps):
 
     async def _office_answered(self) -> None:
         assert self.office_leg is not None
+        # The office took the call now: a caller who hangs up while it is being bridged
+        # (the caller's line is answered first) was still answered by the office.
+        self.outcome_override = "office_answered"
         await self.ari.answer(self.ctx.channel_id)
         now = self.kit.clock()
         await self.ari.create_bridge(self.bridge_id, "mixing", self.bridge_id)
         await self.ari.add_channel(self.bridge_id, self.ctx.channel_id)
         await self.ari.add_channel(self.bridge_id, self.office_leg)
-        self.outcome_override = "office_answered"
         await self._move("office_answered", State.OFFICE_CONNECTED, (State.OFFICE_RINGING,))
         await self.kit.records.update(self.ctx.call_id, pbx_answered_at=now)
 

@@ -1,5 +1,6 @@
 """A service's settings changed in the admin page, followed by the next real SIP call: a new
-number enters the service, a removed one is refused, a closure or changed hours close it."""
+number enters the service, a removed one is refused, a closure or changed hours close it,
+an office added there registers its phone and takes its calls."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from centralino.web import service_changes
 from models import AuditEntry, Service
 from tests.integration.conftest import IN_HOURS, Plane, did_uri, eventually
 from tests.integration.test_admin_menu_calls import admin_page  # noqa: F401 - the fixture
+from tests.integration.test_queue import PASSWORD
 from tests.integration.web.conftest import Browser
 from tests.support.sipua import SipError, SipUA
 
@@ -51,23 +53,23 @@ async def test_given_number_added_in_admin_page_then_calls_enter_the_service_unt
         plane: Plane, carrier: SipUA, admin_page: Browser):  # noqa: F811
     await admin_page.get(SETTINGS)
     refused_before = await carrier.call(did_uri(plane.settings, NEW_NUMBER),
-                                        from_user="0461300001")
+                                        from_user="0461377001")
     with pytest.raises(SipError) as refused:
         await refused_before.wait_state("CONFIRMED", timeout=5)
     assert refused.value.code == 404
     try:
         added = await admin_page.post("/admin/services/uru/dids", {"did": "0461 800 199"})
         assert added.headers["Location"] == f"{SETTINGS}?ok=number"  # dialplan reloaded
-        assert await _answered_call(plane, carrier, NEW_NUMBER, "0461300002", "welcome")
+        assert await _answered_call(plane, carrier, NEW_NUMBER, "0461377002", "welcome")
     finally:
         removed = await admin_page.post(f"/admin/services/uru/dids/{NEW_NUMBER}/delete")
     assert removed.headers["Location"] == f"{SETTINGS}?ok=number"
-    call = await carrier.call(did_uri(plane.settings, NEW_NUMBER), from_user="0461300003")
+    call = await carrier.call(did_uri(plane.settings, NEW_NUMBER), from_user="0461377003")
     with pytest.raises(SipError) as refused:
         await call.wait_state("CONFIRMED", timeout=5)
     assert refused.value.code == 404
     await asyncio.sleep(0.3)
-    assert await plane.call_record(caller_number="0461300003") is None
+    assert await plane.call_record(caller_number="0461377003") is None
 
 
 async def test_given_closure_today_or_hours_changed_in_admin_page_then_out_of_hours_message(
@@ -78,11 +80,11 @@ async def test_given_closure_today_or_hours_changed_in_admin_page_then_out_of_ho
                                    {"day": today, "reason": "Chiusura straordinaria"})
     assert closed.status == 303, await closed.text()
     try:
-        assert not await _answered_call(plane, carrier, URU, "0461300011", "out_of_hours")
+        assert not await _answered_call(plane, carrier, URU, "0461377011", "out_of_hours")
     finally:
         reopened = await admin_page.post(f"/admin/services/uru/closures/{today}/delete")
     assert reopened.status == 303
-    assert await _answered_call(plane, carrier, URU, "0461300012", "welcome")
+    assert await _answered_call(plane, carrier, URU, "0461377012", "welcome")
 
     state = await service_changes.settings_of(plane.sessions, "uru")
     form = {f"day{day}": text for day, text in enumerate(state["windows"])}
@@ -95,9 +97,41 @@ async def test_given_closure_today_or_hours_changed_in_admin_page_then_out_of_ho
         entry = (await session.scalars(select(AuditEntry).where(
             AuditEntry.object_key == "uru/settings").order_by(AuditEntry.id.desc()))).first()
     try:
-        assert not await _answered_call(plane, carrier, URU, "0461300013", "out_of_hours")
+        assert not await _answered_call(plane, carrier, URU, "0461377013", "out_of_hours")
     finally:  # back to the seeded hours, through the audit page like an admin would
         restored = await admin_page.post(f"/admin/audit/{entry.id}/restore")
         assert restored.status == 303
     assert (await service_changes.settings_of(plane.sessions, "uru"))["windows"] == \
         state["windows"]
+
+
+async def test_given_office_added_in_admin_page_then_its_phone_registers_and_takes_calls(
+        plane: Plane, carrier: SipUA, admin_page: Browser):  # noqa: F811
+    await admin_page.get(SETTINGS)
+    number, form = "0461800177", {"number": "0461 800 177", "name": "Ufficio protocollo",
+                                  "phone": "ufficio-uru", "password": PASSWORD,
+                                  "password_again": PASSWORD, "rings": "3"}
+    added = await admin_page.post("/admin/services/uru/offices", form)
+    assert added.headers["Location"] == f"{SETTINGS}?ok=office"  # Asterisk reloaded
+    phone = await SipUA.start(bind_address="127.0.0.4")
+    try:
+        await phone.register("ufficio-uru", PASSWORD,
+                             registrar=f"sip:{plane.settings.bind_address}:"
+                                       f"{plane.settings.sip_port}")
+        call = await carrier.call(did_uri(plane.settings, number), from_user="0461377021")
+        ringing = await phone.wait_incoming_call(timeout=5)
+        assert "0461377021" in ringing.remote_uri
+        await ringing.answer()
+        await call.wait_state("CONFIRMED", timeout=5)
+        await call.hangup()  # at once: answered by the office all the same
+        await ringing.wait_disconnected(timeout=5)
+        record = await plane.ended_record("0461377021")
+        assert (record.outcome, record.did) == ("office_answered", number)
+    finally:
+        await phone.close()
+        removed = await admin_page.post(f"/admin/services/uru/offices/{number}/delete")
+    assert removed.headers["Location"] == f"{SETTINGS}?ok=office"
+    gone = await carrier.call(did_uri(plane.settings, number), from_user="0461377022")
+    with pytest.raises(SipError) as refused:
+        await gone.wait_state("CONFIRMED", timeout=5)
+    assert refused.value.code == 404
