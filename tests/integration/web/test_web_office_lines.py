@@ -39,6 +39,8 @@ async def test_given_admin_adds_an_office_then_it_is_listed_audited_and_removabl
                     "phone": form["phone"], "rings": 3}
     page = await (await browser.get("/admin/services/motorizzazione/settings")).text()
     assert form["number"] in page and "Ufficio patenti" in page
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert form["number"] not in title and "<" not in title  # the list is in the page body
     async with web_db.sessions() as session:
         stored = await session.scalar(select(OfficeLine).where(
             OfficeLine.number == form["number"]))
