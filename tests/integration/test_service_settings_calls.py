@@ -49,14 +49,18 @@ async def _answered_call(plane: Plane, carrier: SipUA, number: str, caller: str,
     return bool(record.in_hours)
 
 
+async def _refused(plane: Plane, carrier: SipUA, number: str, caller: str) -> None:
+    """Call ``number``: Asterisk must refuse it as a number nobody answers (404)."""
+    call = await carrier.call(did_uri(plane.settings, number), from_user=caller)
+    with pytest.raises(SipError) as refused:
+        await call.wait_state("CONFIRMED", timeout=5)
+    assert refused.value.code == 404
+
+
 async def test_given_number_added_in_admin_page_then_calls_enter_the_service_until_removed(
         plane: Plane, carrier: SipUA, admin_page: Browser):  # noqa: F811
     await admin_page.get(SETTINGS)
-    refused_before = await carrier.call(did_uri(plane.settings, NEW_NUMBER),
-                                        from_user="0461377001")
-    with pytest.raises(SipError) as refused:
-        await refused_before.wait_state("CONFIRMED", timeout=5)
-    assert refused.value.code == 404
+    await _refused(plane, carrier, NEW_NUMBER, "0461377001")
     try:
         added = await admin_page.post("/admin/services/uru/dids", {"did": "0461 800 199"})
         assert added.headers["Location"] == f"{SETTINGS}?ok=number"  # dialplan reloaded
@@ -64,10 +68,7 @@ async def test_given_number_added_in_admin_page_then_calls_enter_the_service_unt
     finally:
         removed = await admin_page.post(f"/admin/services/uru/dids/{NEW_NUMBER}/delete")
     assert removed.headers["Location"] == f"{SETTINGS}?ok=number"
-    call = await carrier.call(did_uri(plane.settings, NEW_NUMBER), from_user="0461377003")
-    with pytest.raises(SipError) as refused:
-        await call.wait_state("CONFIRMED", timeout=5)
-    assert refused.value.code == 404
+    await _refused(plane, carrier, NEW_NUMBER, "0461377003")
     await asyncio.sleep(0.3)
     assert await plane.call_record(caller_number="0461377003") is None
 
@@ -131,7 +132,4 @@ async def test_given_office_added_in_admin_page_then_its_phone_registers_and_tak
         await phone.close()
         removed = await admin_page.post(f"/admin/services/uru/offices/{number}/delete")
     assert removed.headers["Location"] == f"{SETTINGS}?ok=office"
-    gone = await carrier.call(did_uri(plane.settings, number), from_user="0461377022")
-    with pytest.raises(SipError) as refused:
-        await gone.wait_state("CONFIRMED", timeout=5)
-    assert refused.value.code == 404
+    await _refused(plane, carrier, number, "0461377022")
