@@ -121,17 +121,18 @@ class ControlPlane:
         self.writes = WriteBehind(sessions, Journal(journal_path) if journal_path else None,
                                   gather_seconds=GATHER_SECONDS)
         self.writes.on_caught_up = self._database_caught_up
-        #: Asterisk-style queue_log lines made from the writes, if configured.
-        self.queue_log = (QueueLogRecorder(queue_log_path, sessions, clock, self.writes)
-                          if queue_log_path else None)
-        if self.queue_log is not None:
-            self.writes.listen(self.queue_log)
         self.records = CallRecords(sessions, self.writes)
         # Services and agents are read again at most every quarter of a second, and at
         # once after a change committed in this process (``_someone_committed``).
         self.directory = ServiceDirectory(sessions, self.writes,
                                           version_max_age=REREAD_SECONDS)
         self.agents = AgentBook(sessions, self.writes, roster_max_age=REREAD_SECONDS)
+        #: Asterisk-style queue_log lines made from the writes, if configured.
+        self.queue_log = (QueueLogRecorder(queue_log_path, sessions, clock, self.writes,
+                                           known_username=self.agents.known_username)
+                          if queue_log_path else None)
+        if self.queue_log is not None:
+            self.writes.listen(self.queue_log)
         self._engine = sessions.kw["bind"].sync_engine
         sa_event.listen(self._engine, "commit", self._someone_committed)
         self.clock = clock

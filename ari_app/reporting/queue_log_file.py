@@ -58,8 +58,12 @@ class QueueLogRecorder:
     """Turns the control plane's writes into queue_log lines in ``path``."""
 
     def __init__(self, path: Path, sessions: async_sessionmaker, clock: Clock = utc_now,
-                 writes: WriteBehind | None = None):
+                 writes: WriteBehind | None = None,
+                 known_username: Callable[[int], str | None] | None = None):
         self.path = path
+        #: An agent's user name as the calls know it now (the control plane's roster),
+        #: or None: spares a database read at every ring.
+        self._known_username = known_username
         self._sessions = sessions
         #: The names are read where the calls' frequent reads go (:meth:`WriteBehind.read`).
         self._writes = writes
@@ -133,8 +137,13 @@ class QueueLogRecorder:
         try:
             if queue_ids - self._queues.keys():
                 self._queues.update(await self._read(_queue_slugs))
-            # Read at every ring: an agent removed and another added may reuse the id.
+            # Looked up at every ring: an agent removed and another added may reuse the id.
             fresh = agent_ids if op == "agents.offer_started" else agent_ids - self._agents.keys()
+            if fresh and self._known_username is not None:
+                known = {i: name for i in fresh
+                         if (name := self._known_username(i)) is not None}
+                self._agents.update(known)
+                fresh = fresh - known.keys()
             if self._names_stale:  # no waiting on a database just found away
                 fresh -= self._agents.keys()
             if fresh:

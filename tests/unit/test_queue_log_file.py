@@ -88,3 +88,25 @@ async def test_given_queue_log_not_writable_then_logged_once_and_the_calls_are_r
     assert len(errors) == 1 and str(blocked) in errors[0]
     assert recorder.dropped == 6 and recorder.written == 0
     await plane.writes.close()
+
+
+async def test_given_the_roster_knows_the_agent_then_a_ring_reads_no_name_from_the_database(
+        database, tmp_path):
+    plane = Plane(database, tmp_path / "j.jsonl")
+    await plane.agents.roster()  # what the dispatcher reads before it offers a call
+    recorder = QueueLogRecorder(tmp_path / "queue_log", database,
+                                known_username=plane.agents.known_username)
+    plane.writes.listen(recorder)
+    reads: list[str] = []
+    read = recorder._read
+
+    async def counted(fetch):
+        reads.append(getattr(fetch, "__name__", "?"))
+        return await read(fetch)
+
+    recorder._read = counted  # type: ignore[method-assign]
+    await a_call_answered_step_by_step(plane)
+    await recorder.close()
+    assert (tmp_path / "queue_log").read_text().splitlines() == EXPECTED
+    assert reads == ["_queue_slugs"]  # the queue's name once; anna's from the roster
+    await plane.writes.close()
