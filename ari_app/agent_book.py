@@ -144,6 +144,8 @@ class AgentBook:
         #: Every agent as last read, with this process's later changes applied.
         self._roster: dict[int, AgentSnapshot] | None = None
         self._roster_read_at = 0.0
+        #: What :meth:`WriteBehind.outside_changes` said when the roster was read.
+        self._roster_version: int | None = None
         self._roster_refresh: asyncio.Future[dict[int, AgentSnapshot]] | None = None
         #: How many times the roster was read from the database (for /metrics, tests).
         self.roster_reads = 0
@@ -174,12 +176,26 @@ class AgentBook:
             self._roster_refresh.add_done_callback(self._roster_read_done)
         return await asyncio.shield(self._roster_refresh)
 
+    def known_username(self, agent_id: int) -> str | None:
+        """The agent's user name in the roster as it stands (no read), None if not in it."""
+        agent = self._roster.get(agent_id) if self._roster is not None else None
+        return agent.username if agent is not None else None
+
     def forget_roster(self) -> None:
         """Someone in this process changed agents behind the book: read them next time."""
         self._roster_read_at = 0.0
+        self._roster_version = None
 
     async def _read_roster(self) -> dict[int, AgentSnapshot]:
         read_at = time.monotonic()
+        # Taken before the read: a change committed meanwhile moves it, and is read next time.
+        version = await self._writes.outside_changes()
+        if (self._roster is not None and version is not None
+                and version == self._roster_version):
+            # Nobody else wrote to the database since: the roster, with this process's
+            # own changes applied as they were posted, is still the truth.
+            self._roster_read_at = read_at
+            return self._roster
 
         async def fetch() -> list[AgentSnapshot]:
             return await self._writes.read(lambda session: _snapshots(session, None))
@@ -188,6 +204,7 @@ class AgentBook:
         self.roster_reads += 1
         self._roster = {agent.id: agent for agent in agents}
         self._roster_read_at = read_at
+        self._roster_version = version
         return self._roster
 
     def _roster_read_done(self, _future: asyncio.Future[Any]) -> None:

@@ -232,6 +232,15 @@ class WriteBehind:
         async with self.sessions() as session:
             return await fetch(session)
 
+    async def outside_changes(self) -> int | None:
+        """A number that moves whenever someone other than this writer commits to the
+        database (SQLite's data_version), or None where there is none (PostgreSQL):
+        a reader that kept an answer, with this process's own changes applied, knows
+        it still holds while the number stands still."""
+        if self._sqlite is not None:
+            return await self._sqlite.data_version()
+        return None
+
     def register(self, op: str, apply: Apply, *,
                  key: Callable[[dict[str, Any]], Hashable] | None = None,
                  merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,

@@ -104,6 +104,15 @@ class SqliteThread:
                 return run_to_end(fetch(SyncDatabase(session)))  # type: ignore[arg-type]
         return await self._run(work)
 
+    async def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` on the thread's connection: it moves when
+        another connection (another process, the web pages' sessions) commits to the
+        file, and not for the commits made here."""
+        def work(engine: Engine) -> int:
+            with engine.connect() as connection:
+                return int(connection.exec_driver_sql("PRAGMA data_version").scalar_one())
+        return await self._run(work)
+
     async def close(self) -> None:
         """Let go of the file and the thread (the next read or write starts them again)."""
         executor, self._executor = self._executor, None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import threading
 from datetime import UTC, datetime
 
@@ -64,6 +66,24 @@ async def test_agents_and_services_read_in_the_thread_see_what_was_written(sessi
     assert (await agents.roster())[1].state == "paused"
     assert await agents.wrapup_seconds(1) == 7
     assert (await ServiceDirectory(sessions, writes).get("uru")).name == "URU"
+    await writes.close()
+
+
+async def test_the_roster_is_read_again_only_when_someone_else_wrote_to_the_file(
+        sessions, tmp_path):
+    writes = WriteBehind(sessions)
+    agents = AgentBook(sessions, writes, roster_max_age=0.0)  # stale at every look
+    assert (await agents.roster())[1].state == "available"
+    await agents.set_state(1, "on_call", T0)  # the calls' own change: known at once
+    await writes.flush()
+    assert (await agents.roster())[1].state == "on_call"
+    assert agents.roster_reads == 1  # nobody else wrote: nothing to read again
+    # Another process (the CLI, psql) pauses anna: the next look reads the roster again.
+    with contextlib.closing(sqlite3.connect(tmp_path / "centralino.db")) as other:
+        other.execute("UPDATE agents SET state = 'paused' WHERE id = 1")
+        other.commit()
+    assert (await agents.roster())[1].state == "paused"
+    assert agents.roster_reads == 2
     await writes.close()
 
 
