@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ari_app.agent_book import AgentBook
+from ari_app.agent_book import AgentBook, AgentSnapshot
 from ari_app.clock import Clock
 from ari_app.directory import QueueInfo
-from ari_app.routing import RoutingRequest, WaitEstimator, choose_agents
+from ari_app.routing import AgentView, RoutingRequest, WaitEstimator, choose_agents
 from ari_app.transport.ari import AriError, AriUnavailable, Event
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._wrapups: set[asyncio.Task[None]] = set()
+        #: Agent id → (snapshot, phone busy, view) last made for it (see :meth:`_view`).
+        self._views: dict[int, tuple[AgentSnapshot, bool, AgentView]] = {}
         #: Recent real waits per queue, for the estimated wait callers are told.
         self.estimators: dict[int, WaitEstimator] = {}
 
@@ -145,24 +147,38 @@ class Dispatcher:
             return True
         return bool(phone.get("channel_ids"))
 
+    def _view(self, agent: AgentSnapshot, busy_elsewhere: bool) -> AgentView:
+        """The routing view of an agent, made again only when the agent or the phone changed
+        (a snapshot is replaced, never changed): a round looks at every free agent."""
+        kept = self._views.get(agent.id)
+        if kept is not None and kept[0] is agent and kept[1] == busy_elsewhere:
+            return kept[2]
+        view = self.agents.view(agent, busy_elsewhere)
+        self._views[agent.id] = (agent, busy_elsewhere, view)
+        return view
+
     async def match(self) -> None:
         """One round: oldest callers first, each offered the agents its strategy picks."""
         if not any(not w.ringing for w in self.waiting.values()):
             return
-        agents_of: dict[int, list[Any]] = {}
+        #: Per service, its free agents as routing sees them, made once a round.
+        free_of: dict[int, list[AgentView]] = {}
         phones: dict[str, Event] | None = None
         for waiting in sorted(self.waiting.values(), key=lambda w: w.entered_at):
             if waiting.ringing:
                 continue  # one round of ringing at a time per caller
-            if waiting.service_id not in agents_of:
-                agents_of[waiting.service_id] = await self.agents.of_service(waiting.service_id)
-            free = [a for a in agents_of[waiting.service_id]
-                    if a.state == "available" and a.id not in self.offered]
-            if not free:
+            if waiting.service_id not in free_of:
+                free = [a for a in await self.agents.of_service(waiting.service_id)
+                        if a.state == "available" and a.id not in self.offered]
+                if free and phones is None:
+                    phones = await self._phones()
+                free_of[waiting.service_id] = [
+                    self._view(a, self._busy_elsewhere(phones or {}, a.username))
+                    for a in free]
+            # Offered to an earlier caller of this round: no longer free.
+            views = [v for v in free_of[waiting.service_id] if v.agent_id not in self.offered]
+            if not views:
                 continue
-            if phones is None:
-                phones = await self._phones()
-            views = [self.agents.view(a, self._busy_elsewhere(phones, a.username)) for a in free]
             chosen = choose_agents(views, RoutingRequest(
                 strategy=waiting.queue.strategy, skill=waiting.skill,
                 already_tried=frozenset(waiting.tried), now=self.clock()))
