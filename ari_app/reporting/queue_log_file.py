@@ -2,11 +2,12 @@
 
 :class:`QueueLogRecorder` listens to the write-behind (:meth:`WriteBehind.listen`):
 the listener only queues the operation; one task names the queues and agents the
-operations mention (a database read per ring, off the calls' path), feeds the
-:class:`~ari_app.reporting.queue_log.CallTracker` and appends everything made
-meanwhile with one ``write`` in a thread. A write that fails (disk full, path
-not writable) is logged once, its lines are dropped, and the calls go on; the
-next success says the file is written again.
+operations mention (from the control plane's roster, else a database read, off the
+calls' path), feeds the :class:`~ari_app.reporting.queue_log.CallTracker` and
+appends everything made meanwhile (gathered for :data:`GATHER_SECONDS`) with one
+``write`` in a thread. A write that fails (disk full, path not writable) is logged
+once, its lines are dropped, and the calls go on; the next success says the file is
+written again.
 
 Several processes append to the same file (the control plane, ``centralino agent``):
 each batch is one ``write`` on a file opened with ``O_APPEND``, so lines never interleave.
@@ -54,6 +55,11 @@ def append_lines(path: Path, lines: Iterable[QueueLogLine | str]) -> None:
         os.close(fd)
 
 
+#: Reporting tools read the file every few seconds or more: a fifth of a second is
+#: nothing to them, and under load it makes one append of many calls' lines.
+GATHER_SECONDS = 0.2
+
+
 class QueueLogRecorder:
     """Turns the control plane's writes into queue_log lines in ``path``."""
 
@@ -79,6 +85,8 @@ class QueueLogRecorder:
         self._names_stale = False
         #: One batch at a time, so lines keep the order of the writes.
         self._lock = asyncio.Lock()
+        #: How long lines gather before they are appended (each keeps its own time).
+        self.gather_seconds = GATHER_SECONDS
         #: Lines lost to write errors (for operators and tests).
         self.dropped = 0
         self.written = 0
@@ -97,6 +105,9 @@ class QueueLogRecorder:
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
+            # Lines made meanwhile go out with the same write: one trip to a thread
+            # for many calls' lines instead of one per transaction of the calls' writes.
+            await asyncio.sleep(self.gather_seconds)
             self._wakeup.clear()
             await self._drain()
 
