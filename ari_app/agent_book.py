@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Update, bindparam, func, select, update
+from sqlalchemy import Update, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from ari_app.outage import LastGood, WriteBehind, Written, insert_if_new
@@ -46,13 +46,15 @@ _OFFER_ENDED = (update(_OFFERS).where(_OFFERS.c.channel_id == bindparam("channel
 T = TypeVar("T")
 
 
-@lru_cache(maxsize=4)
-def _state_statement(guarded: bool, clears_reason: bool) -> Update:
+@lru_cache(maxsize=32)
+def _state_statement(only_if: tuple[str, ...] | None, clears_reason: bool) -> Update:
     """The agent-state UPDATE, built once per shape: a state change is the commonest
-    write, and a statement built anew is compiled and keyed anew every time."""
+    write, and a statement built anew is compiled and keyed anew every time. The
+    guard's states are the statement's own values (a handful of shapes, all in the
+    code), not an expanding IN, so that the writer can run it as a plain statement."""
     query = update(_AGENTS).where(_AGENTS.c.id == bindparam("agent_id_"))
-    if guarded:
-        query = query.where(_AGENTS.c.state.in_(bindparam("only_if", expanding=True)))
+    if only_if is not None:
+        query = query.where(or_(*(_AGENTS.c.state == state for state in only_if)))
     values: dict[str, object] = {"state": bindparam("state"), "state_since": bindparam("at")}
     if clears_reason:
         values["pause_reason"] = None
@@ -280,11 +282,10 @@ class AgentBook:
     @staticmethod
     async def _set_state(session: AsyncConnection, *, agent_id: int, state: str, at: datetime,
                          only_if: list[str] | None) -> bool:
-        parameters: dict[str, object] = {"agent_id_": agent_id, "state": state, "at": at}
-        if only_if is not None:
-            parameters["only_if"] = only_if
         result = await session.execute(
-            _state_statement(only_if is not None, state != "paused"), parameters)
+            _state_statement(tuple(only_if) if only_if is not None else None,
+                             state != "paused"),
+            {"agent_id_": agent_id, "state": state, "at": at})
         return bool(result.rowcount)
 
     @staticmethod

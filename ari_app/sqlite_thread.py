@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.orm import Session
 
+from ari_app.plain_statements import PlainStatements, run_plain
 from models.db import create_sync_sqlite_engine
 
 T = TypeVar("T")
@@ -34,14 +35,27 @@ Apply = Callable[..., Awaitable[Any]]
 
 
 class SyncDatabase:
-    """What the plane's reads and writes use of an async connection or session."""
+    """What the plane's reads and writes use of an async connection or session.
 
-    def __init__(self, target: Connection | Session):
+    On a connection (the writer's), plain INSERTs and UPDATEs run on the cursor
+    (:mod:`ari_app.plain_statements`)."""
+
+    def __init__(self, target: Connection | Session, plain: PlainStatements | None = None):
         self._target = target
         self.dialect = (target.dialect if isinstance(target, Connection)
                         else target.get_bind().dialect)
+        self._plain = plain if isinstance(target, Connection) else None
+        self._cursor: Any = None
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        if self._plain is not None and type(parameters) is dict:
+            compiled = self._plain.compiled(statement, parameters)
+            if compiled is not None:
+                connection = self._target
+                assert isinstance(connection, Connection)
+                if self._cursor is None:
+                    self._cursor = connection.connection.dbapi_connection.cursor()
+                return run_plain(connection, compiled, parameters, self._cursor)
         return self._target.execute(statement, parameters)
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
@@ -77,6 +91,7 @@ class SqliteThread:
         self._executor: ThreadPoolExecutor | None = None
         #: Made in the thread, so that its connections never change threads.
         self._engine: Engine | None = None
+        self._plain: PlainStatements | None = None
 
     async def _run(self, work: Callable[[Engine], T]) -> T:
         if self._executor is None:
@@ -87,13 +102,15 @@ class SqliteThread:
     def _in_thread(self, work: Callable[[Engine], T]) -> T:
         if self._engine is None:
             self._engine = create_sync_sqlite_engine(self._url)
+            self._plain = PlainStatements(self._engine.dialect)
         return work(self._engine)
 
     async def apply(self, batch: Sequence[tuple[Apply, dict[str, Any]]]) -> list[Any]:
         """Apply the writes in one transaction; return their results in order."""
         def work(engine: Engine) -> list[Any]:
             with engine.begin() as connection:
-                database = SyncDatabase(connection.execution_options(**self._writer_options))
+                database = SyncDatabase(connection.execution_options(**self._writer_options),
+                                        self._plain)
                 return [run_to_end(apply(database, **args)) for apply, args in batch]
         return await self._run(work)
 
