@@ -19,6 +19,7 @@ import itertools
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
@@ -59,10 +60,18 @@ async def cleanup_step(step: Awaitable[Any]) -> None:
 
 #: What ``quote`` leaves as it is: ids, names and numbers nearly always are all of it.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+#: ``quote(value, safe="")`` of every other ASCII character, for ``str.translate``: media
+#: lists and endpoints (``sound:/…``, ``PJSIP/…``) need it on every call.
+_ASCII_QUOTED = {code: f"%{code:02X}" for code in range(128)
+                 if not _UNRESERVED(chr(code))}
 
 
 def _q(value: str) -> str:
-    return value if _UNRESERVED(value) else quote(value, safe="")
+    if _UNRESERVED(value):
+        return value
+    if value.isascii():
+        return value.translate(_ASCII_QUOTED)
+    return quote(value, safe="")
 
 
 class AriClient:
@@ -84,6 +93,11 @@ class AriClient:
         #: request id → the future its RESTResponse resolves.
         self._pending: dict[str, asyncio.Future[Event]] = {}
         self._request_ids = itertools.count(1)
+        #: (deadline, request id, method, path) of the requests sent over the socket, oldest
+        #: first; one timer looks at them every ``_sweep_every`` seconds (see :meth:`_sweep`).
+        self._deadlines: deque[tuple[float, str, str, str]] = deque()
+        self._sweep_every = max(request_timeout / 10, 0.05)
+        self._sweeper: asyncio.TimerHandle | None = None
         #: How long a new socket's first request may go unanswered before HTTP is used.
         self.probe_timeout = 2.0
         #: Events read while checking a new socket, yielded before the rest.
@@ -160,22 +174,33 @@ class AriClient:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Event] = loop.create_future()
         self._pending[request_id] = answer
-        expiry = loop.call_later(self._request_timeout, self._expire, request_id, method, path)
+        self._deadlines.append((loop.time() + self._request_timeout, request_id, method, path))
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(self._sweep_every, self._sweep)
         try:
-            await ws.send_str(orjson.dumps(frame).decode())
+            await ws.send_frame(orjson.dumps(frame), aiohttp.WSMsgType.TEXT)
             response = await answer
         except (aiohttp.ClientConnectionError, ConnectionError) as exc:
             raise AriUnavailable(f"{method} {path}: {exc}") from exc
         finally:
-            expiry.cancel()
             self._pending.pop(request_id, None)
         return _answer(method, path, int(response.get("status_code", 500)),
                        response.get("message_body") or "")
 
-    def _expire(self, request_id: str, method: str, path: str) -> None:
-        answer = self._pending.pop(request_id, None)
-        if answer is not None and not answer.done():
-            answer.set_exception(AriUnavailable(f"{method} {path}: no answer from Asterisk"))
+    def _sweep(self) -> None:
+        """Fail the requests whose time is up: one timer for all of them, not one each
+        (the timeout is the same for all, so the oldest deadline is always first)."""
+        self._sweeper = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _deadline, request_id, method, path = deadlines.popleft()
+            answer = self._pending.pop(request_id, None)
+            if answer is not None and not answer.done():
+                answer.set_exception(AriUnavailable(f"{method} {path}: no answer from Asterisk"))
+        if deadlines:
+            self._sweeper = loop.call_later(self._sweep_every, self._sweep)
 
     def _answered(self, response: Event) -> None:
         """A RESTResponse arrived on the event socket: wake whoever asked."""

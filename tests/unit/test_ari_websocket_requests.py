@@ -13,11 +13,12 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp import web
 
-from ari_app.transport.ari import AriClient, AriError, AriUnavailable
+from ari_app.transport.ari import AriClient, AriError, AriUnavailable, _q
 
 
 @dataclass
@@ -188,3 +189,10 @@ async def test_given_no_answer_then_the_request_times_out_with_a_clear_error(
         await client.answer("fine")  # the socket is still good for the next one
         task.cancel()
     assert client.requests_over_websocket == 2
+
+
+def test_a_query_value_is_quoted_exactly_as_urllib_quotes_it():
+    values = [chr(code) for code in range(128)] + [
+        "sound:/var/lib/centralino/sounds/welcome,sound:/var/lib/x/menu", "PJSIP/anna",
+        "leg,5f0c-11", '"Rossi" <0461|x>', "àè€", "a b\r\n"]
+    assert [_q(value) for value in values] == [quote(value, safe="") for value in values]
