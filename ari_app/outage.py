@@ -349,11 +349,15 @@ class WriteBehind:
                 self._write_forever(), name="database-writer")
 
     async def _write_forever(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wakeup.wait()
             if self.gather_seconds > 0 and not self._hurry.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._hurry.wait(), self.gather_seconds)
+                # The window ends when it is over or when someone waits, whichever first
+                # (a timer callback: cheaper than wait_for's task, many times a second).
+                window = loop.call_later(self.gather_seconds, self._hurry.set)
+                await self._hurry.wait()
+                window.cancel()
             self._wakeup.clear()
             self._hurry.clear()
             while self._queue:

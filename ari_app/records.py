@@ -92,6 +92,14 @@ class CallRecords:
             outcome=outcome, extra=extra)
         return bool(written.result) if written.applied else True
 
+    def end(self, call_id: str, *, at: datetime, hung_up_by: str, cause: int | None,
+            outcome: str, **extra: Any) -> None:
+        """Close the record once, posted behind the call's other writes: what every call's
+        hang-up does, without waiting on the database (:meth:`ended` tells what became
+        of it, for whoever needs to know)."""
+        self._writes.post("calls.ended", call_id=call_id, at=at, hung_up_by=hung_up_by,
+                          cause=cause, outcome=outcome, extra=extra)
+
     async def voicemail(self, *, call_id: str, service_id: int, recording: str,
                         duration: int | None, at: datetime, reason: str,
                         callback_requested: bool) -> None:

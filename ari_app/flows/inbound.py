@@ -815,9 +815,8 @@ class InboundCall(MenuSteps, TransferSteps):
                         State.TRANSFERRING, State.TRANSFERRED):
             await self._safely(self._destroy_bridge())
         extra = {"queue_exit": "abandoned"} if previous is State.QUEUED else {}
-        await self.kit.records.ended(self.ctx.call_id, at=self.kit.clock(),
-                                     hung_up_by=hung_up_by, cause=cause, outcome=outcome,
-                                     **extra)
+        self.kit.records.end(self.ctx.call_id, at=self.kit.clock(), hung_up_by=hung_up_by,
+                             cause=cause, outcome=outcome, **extra)
         self.kit.on_ended(self.ctx.call_id)
 
     #: A tidying step whose failure is logged, not raised (one for every flow).
