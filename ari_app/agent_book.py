@@ -12,7 +12,9 @@ who just answered does not look available (see :mod:`ari_app.outage`).
 The call flows and the dispatcher ask for a service's agents many times a second
 under load. They are answered from a roster of every agent, read again from the
 database once it is older than ``roster_max_age`` seconds, with every change this
-process posts applied to it at once. What another process changes (the CLI, a
+process posts applied to it at once. On an SQLite file it is read again only if
+another connection committed meanwhile (:meth:`WriteBehind.outside_changes`): the
+process's own changes are in it already. What another process changes (the CLI, a
 ``psql`` session) is seen within that age; what this process changes, at once.
 """
 
