@@ -591,14 +591,11 @@ class ControlPlane:
             self.dispatcher.schedule_wrapup_end(
                 agent.id, max(0.0, wrapup - (now - since).total_seconds()))
 
-    async def close(self) -> None:
-        if sa_event.contains(self._engine, "commit", self._someone_committed):
-            sa_event.remove(self._engine, "commit", self._someone_committed)
-        await self.callbacks.close()
-        await self.dispatcher.close()
-        await self.writes.close()
-        if self.queue_log is not None:
-            await self.queue_log.close()
+    async def leave_calls(self) -> None:
+        """Stop handling the calls and leave them as they are in Asterisk, for the next
+        process to re-adopt. Done before the event socket closes: a call waiting for an
+        answer on it would otherwise take the closing for a failure and be sent to the
+        fallback (voicemail) by a control plane that is only restarting."""
         handles = self.active_calls
         for handle in handles:
             if handle.task is not None:
@@ -607,3 +604,13 @@ class ControlPlane:
             if handle.task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await handle.task
+
+    async def close(self) -> None:
+        if sa_event.contains(self._engine, "commit", self._someone_committed):
+            sa_event.remove(self._engine, "commit", self._someone_committed)
+        await self.callbacks.close()
+        await self.dispatcher.close()
+        await self.writes.close()
+        if self.queue_log is not None:
+            await self.queue_log.close()
+        await self.leave_calls()

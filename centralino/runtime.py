@@ -239,17 +239,20 @@ async def control_plane(settings: Settings, sessions: async_sessionmaker, *, sou
     events = asyncio.get_running_loop().create_task(plane.run(), name="ari-events")
     exports = start_nightly_exports(settings, sessions, clock)
     try:
-        await ami.connect()
-        await asyncio.wait_for(plane.connected.wait(), 15)
-        yield running
-    except TimeoutError:
-        raise CentralinoError(
-            f"Asterisk did not answer on ARI {settings.bind_address}:{settings.ari_port} or "
-            f"AMI {settings.ami_port}: is it running (`centralino asterisk status`)?"
-        ) from None
+        try:
+            await ami.connect()
+            await asyncio.wait_for(plane.connected.wait(), 15)
+        except TimeoutError:
+            raise CentralinoError(
+                f"Asterisk did not answer on ARI {settings.bind_address}:{settings.ari_port} "
+                f"or AMI {settings.ami_port}: is it running (`centralino asterisk status`)?"
+            ) from None
+        yield running  # a TimeoutError raised by the caller meanwhile stays the caller's
     finally:
         if exports is not None:
             exports.shutdown(wait=False)
+        # The calls are left as they are before the event socket closes under them.
+        await plane.leave_calls()
         events.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await events
