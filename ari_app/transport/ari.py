@@ -212,6 +212,10 @@ class AriClient:
         """The event socket closed: requests in flight fail, new ones go over HTTP."""
         self._ws = None
         pending, self._pending = self._pending, {}
+        self._deadlines.clear()  # nothing left to time out: the next socket starts afresh
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for answer in pending.values():
             if not answer.done():
                 answer.set_exception(AriUnavailable("ARI WebSocket closed"))
